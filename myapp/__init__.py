@@ -1,0 +1,23 @@
+"""myapp: the RealWorld "Conduit" JSON API on Pyramid."""
+
+from pyramid.config import Configurator
+
+from .settings import resolve_settings
+
+
+def make_config(settings):
+    """The application's Configurator, every part included, not yet committed.
+
+    ``main`` turns it into the WSGI app; tests add their own views first.
+    """
+    config = Configurator(settings=resolve_settings(settings))
+    config.include(".renderers")
+    config.include(".db")
+    config.include(".errors")
+    config.include(".health", route_prefix="/api")
+    return config
+
+
+def main(global_config, **settings):
+    """The ``paste.app_factory`` entry point (``pserve development.ini``)."""
+    return make_config(settings).make_wsgi_app()

@@ -1,0 +1,92 @@
+"""Every error is JSON in the spec's shape: ``{"errors": {"<field>": ["<message>"]}}``.
+
+Application code raises ``APIError`` (or one of its helpers); the framework's
+own errors (unknown route, wrong method, server error, database down) get
+exception views here, so no response is ever HTML. An exception view's
+response is a 4xx/5xx, so the transaction manager aborts the request.
+"""
+
+import logging
+
+from pyramid.httpexceptions import HTTPException, HTTPNotFound
+from pyramid.view import exception_view_config
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+log = logging.getLogger(__name__)
+
+
+class APIError(Exception):
+    """An error answer: an HTTP status and the spec's ``errors`` mapping."""
+
+    def __init__(self, status, errors, headers=None):
+        super().__init__(status, errors)
+        self.status = status
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def error(status, field, message, headers=None):
+    """``APIError`` with one message for one field."""
+    return APIError(status, {field: [message]}, headers)
+
+
+def not_found(resource):
+    return error(404, resource, "not found")
+
+
+def forbidden(resource):
+    return error(403, resource, "forbidden")
+
+
+def _respond(request, status, errors, headers=None):
+    response = request.response
+    response.status_int = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return {"errors": errors}
+
+
+@exception_view_config(APIError, renderer="json")
+def api_error_view(exc, request):
+    return _respond(request, exc.status, exc.errors, exc.headers)
+
+
+@exception_view_config(HTTPNotFound, renderer="json")
+def not_found_view(exc, request):
+    if request.matched_route is not None:
+        # The path exists but no view accepts this method.
+        return _respond(request, 405, {"method": ["not allowed"]})
+    return _respond(request, 404, {"path": ["not found"]})
+
+
+@exception_view_config(HTTPException, renderer="json")
+def http_exception_view(exc, request):
+    headers = {k: v for k, v in exc.headers.items() if k.lower() in {"allow", "location", "retry-after"}}
+    reason = exc.title.lower() if exc.title else "error"
+    return _respond(request, exc.code, {"request": [reason]}, headers)
+
+
+@exception_view_config(IntegrityError, renderer="json")
+def integrity_error_view(exc, request):
+    # Reached only when the replays are used up: a conflicting write that kept
+    # conflicting. Race-prone handlers check first, so this is a fallback.
+    log.warning("integrity error after all attempts: %s", exc.orig)
+    return _respond(request, 409, {"request": ["conflicts with existing data"]})
+
+
+@exception_view_config(PoolTimeoutError, renderer="json")
+@exception_view_config(DBAPIError, renderer="json")
+def database_unavailable_view(exc, request):
+    log.error("database error: %s", exc)
+    return _respond(request, 503, {"database": ["unavailable"]}, {"Retry-After": "1"})
+
+
+@exception_view_config(Exception, renderer="json")
+def server_error_view(exc, request):
+    log.exception("unhandled error on %s %s", request.method, request.path_qs)
+    return _respond(request, 500, {"server": ["internal error"]})
+
+
+def includeme(config):
+    config.scan(__name__)

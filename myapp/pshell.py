@@ -1,0 +1,12 @@
+"""``pshell development.ini``: a shell with ``dbsession`` and ``tm`` ready.
+
+The session is joined to ``tm`` as in a request: call ``tm.commit()`` to keep
+your changes (``tm.abort()`` to drop them); both start a new transaction.
+"""
+
+
+def setup(env):
+    request = env["request"]
+    request.tm.begin()
+    env["tm"] = request.tm
+    env["dbsession"] = request.dbsession

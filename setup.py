@@ -1,0 +1,38 @@
+from setuptools import find_packages, setup
+
+requires = [
+    "alembic>=1.13",
+    "orjson>=3.9",
+    "plaster_pastedeploy",
+    "psycopg[binary]>=3.1",
+    "pyramid>=2.0",
+    "pyramid_retry>=2.1",
+    "pyramid_tm>=2.5",
+    "SQLAlchemy>=2.0,<3",
+    "transaction>=4.0",
+    "waitress>=3.0",
+    "zope.sqlalchemy>=3.1",
+]
+
+tests_require = [
+    "WebTest>=3.0",
+    "pytest>=8",
+]
+
+setup(
+    name="myapp",
+    version="0.1.0",
+    description="The RealWorld (Conduit) JSON API on Pyramid, SQLAlchemy and pyramid_tm",
+    python_requires=">=3.11",
+    packages=find_packages(exclude=["tests", "tests.*"]),
+    include_package_data=True,
+    zip_safe=False,
+    install_requires=requires,
+    extras_require={"testing": tests_require},
+    entry_points={
+        "paste.app_factory": ["main = myapp:main"],
+        "console_scripts": [
+            "initialize_myapp_db = myapp.scripts.initialize_db:main",
+        ],
+    },
+)

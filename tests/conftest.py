@@ -1,0 +1,150 @@
+"""Fixtures: every test runs once on SQLite and once on PostgreSQL.
+
+SQLite is a file in a temporary folder (``:memory:`` would give each thread
+its own database). PostgreSQL is reached through ``MYAPP_TEST_DATABASE_URL``
+(e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``): a database
+of its own is created for the run and dropped afterwards. Without the
+variable the PostgreSQL half is skipped; with it, an unreachable server is an
+error, never a skip.
+
+Requests commit for real: each test gets a new app (a new engine and pool) and
+afterwards every table is emptied through a separate connection.
+"""
+
+import os
+import uuid
+
+import alembic.command
+import alembic.config
+import pytest
+import sqlalchemy as sa
+import webtest
+from sqlalchemy.engine import make_url
+
+from myapp import make_config
+from myapp.db import get_engine
+from myapp.models import import_all_models
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BACKENDS = ["sqlite", "postgresql"]
+
+BASE_SETTINGS = {
+    "retry.attempts": "3",
+    "sqlalchemy.pool_size": "4",
+    "sqlalchemy.max_overflow": "0",
+    "sqlalchemy.pool_timeout": "5",
+}
+
+
+def alembic_config():
+    config = alembic.config.Config(os.path.join(ROOT, "development.ini"))
+    config.set_main_option("script_location", os.path.join(ROOT, "alembic"))
+    return config
+
+
+def migrate(url):
+    """Run the real migrations to head on ``url``."""
+    engine = get_engine({"sqlalchemy.url": url})
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            alembic.command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+
+
+def _postgres_database():
+    base = os.environ.get("MYAPP_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("PostgreSQL tests need MYAPP_TEST_DATABASE_URL")
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    name = f"myapp_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        pytest.fail(f"PostgreSQL at MYAPP_TEST_DATABASE_URL is not reachable: {exc}")
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+
+    def drop():
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return url, drop
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    """A migrated database for the whole run, one per backend."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "test.sqlite"
+        url, drop = f"sqlite:///{path}", lambda: None
+    else:
+        url, drop = _postgres_database()
+    migrate(url)
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def backend(database_url):
+    return make_url(database_url).get_backend_name()
+
+
+@pytest.fixture(scope="session")
+def db_engine(database_url):
+    """An engine of the tests' own, to look at the database from outside the app."""
+    engine = get_engine({"sqlalchemy.url": database_url})
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def app_settings(database_url):
+    return {**BASE_SETTINGS, "sqlalchemy.url": database_url}
+
+
+@pytest.fixture
+def make_app(app_settings, db_engine):
+    """Build a WSGI app from ``make_config``; ``includes`` adds test-only views."""
+    apps = []
+
+    def factory(includes=(), **overrides):
+        config = make_config({**app_settings, **overrides})
+        for include in includes:
+            config.include(include)
+        wsgi_app = config.make_wsgi_app()
+        apps.append(wsgi_app)
+        return wsgi_app
+
+    yield factory
+    for wsgi_app in apps:
+        wsgi_app.registry["dbsession_factory"].kw["bind"].dispose()
+    empty_tables(db_engine)
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def testapp(app):
+    return webtest.TestApp(app)
+
+
+def empty_tables(engine):
+    """Delete every row of the application's tables (the schema stays)."""
+    metadata = import_all_models()
+    with engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+def app_engine(wsgi_app):
+    """The engine (and pool) the app's sessions use."""
+    return wsgi_app.registry["dbsession_factory"].kw["bind"]
