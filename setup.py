@@ -2,9 +2,12 @@ from setuptools import find_packages, setup
 
 requires = [
     "alembic>=1.13",
+    "argon2-cffi>=23.1",
     "orjson>=3.9",
     "plaster_pastedeploy",
     "psycopg[binary]>=3.1",
+    "pydantic>=2.6",
+    "PyJWT>=2.8",
     "pyramid>=2.0",
     "pyramid_retry>=2.1",
     "pyramid_tm>=2.5",

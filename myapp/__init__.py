@@ -14,7 +14,11 @@ def make_config(settings):
     config.include(".renderers")
     config.include(".db")
     config.include(".errors")
-    config.include(".health", route_prefix="/api")
+    config.include(".validation")
+    config.include(".security")
+    config.include(".cors")
+    for part in (".health", ".users", ".articles", ".comments"):
+        config.include(part, route_prefix="/api")
     return config
 
 

@@ -10,7 +10,7 @@ import logging
 
 from pyramid.httpexceptions import HTTPException, HTTPNotFound
 from pyramid.view import exception_view_config
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,11 @@ def integrity_error_view(exc, request):
 
 
 @exception_view_config(PoolTimeoutError, renderer="json")
-@exception_view_config(DBAPIError, renderer="json")
+@exception_view_config(InterfaceError, renderer="json")
+@exception_view_config(OperationalError, renderer="json")
 def database_unavailable_view(exc, request):
+    # Cannot connect, connection lost, pool exhausted, or a transient conflict
+    # that kept conflicting after every replay: the client may try again.
     log.error("database error: %s", exc)
     return _respond(request, 503, {"database": ["unavailable"]}, {"Retry-After": "1"})
 

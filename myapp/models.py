@@ -1,11 +1,14 @@
-"""The declarative base and its metadata; every table of the application hangs off it.
+"""The declarative base, shared column types, and the list of model modules.
 
 The naming convention gives constraints stable names, so that Alembic
 migrations can refer to them on SQLite and PostgreSQL alike.
 """
 
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+import datetime
+import importlib
+
+from sqlalchemy import DateTime, MetaData
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -15,11 +18,37 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+#: Every module that defines tables, for Alembic and the tests.
+MODEL_MODULES = ("myapp.users.models", "myapp.articles.models", "myapp.comments.models")
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def iso_utc(moment):
+    """ISO 8601 in UTC with milliseconds and ``Z``: ``2024-05-01T12:00:00.123Z``.
+
+    SQLite hands back naive datetimes; they were stored in UTC.
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class Timestamped:
+    """``created_at`` and ``updated_at``, set by the application in UTC."""
+
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 def import_all_models():
-    """Import every module that defines tables, so ``Base.metadata`` is complete."""
+    """Import every model module, so ``Base.metadata`` is complete; return it."""
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
     return Base.metadata

@@ -34,6 +34,12 @@ BASE_SETTINGS = {
     "sqlalchemy.pool_size": "4",
     "sqlalchemy.max_overflow": "0",
     "sqlalchemy.pool_timeout": "5",
+    "myapp.jwt_secret": "test-secret-test-secret-test-secret-0123",
+    # The cheapest Argon2id cost: the tests hash many passwords.
+    "myapp.argon2_time_cost": "1",
+    "myapp.argon2_memory_kib": "1024",
+    "myapp.argon2_parallelism": "1",
+    "myapp.cors_allowed_origins": "https://frontend.example",
 }
 
 

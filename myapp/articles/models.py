@@ -1,0 +1,50 @@
+import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..models import Base, Timestamped, utcnow
+from ..users.models import User
+
+
+class Article(Timestamped, Base):
+    __tablename__ = "articles"
+    __table_args__ = (Index("ix_articles_created_at_id", "created_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(255), unique=True)
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+    author: Mapped[User] = relationship(lazy="raise")
+    tags: Mapped[list["ArticleTag"]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="raise", order_by="ArticleTag.name"
+    )
+
+    @property
+    def tag_list(self):
+        return sorted(tag.name for tag in self.tags)
+
+
+class ArticleTag(Base):
+    """A tag on an article. Tags have no table of their own: a tag exists while
+    an article carries it, and adding one never races with another request."""
+
+    __tablename__ = "article_tags"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class Favorite(Base):
+    __tablename__ = "favorites"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,74 @@
+"""Request and response shapes of the articles, feed, favorites and tags endpoints."""
+
+from typing import Annotated
+
+from pydantic import Field
+
+from ..models import iso_utc
+from ..users.schemas import profile_json
+from ..validation import QuerySchema, Schema, Text
+
+Tag = Text(64)
+TagList = Annotated[list[Tag], Field(max_length=20)]
+Title = Text(255)
+Description = Text(1000)
+Body = Text(100_000)
+
+#: Page size bounds for /articles and /articles/feed.
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+MAX_OFFSET = 1_000_000
+
+
+class NewArticle(Schema):
+    title: Title
+    description: Description
+    body: Body
+    tagList: TagList = []
+
+
+class NewArticleBody(Schema):
+    article: NewArticle
+
+
+class ArticleUpdate(Schema):
+    """Every field optional; a given field must be valid. ``tagList: []`` removes all tags."""
+
+    title: Title = None
+    description: Description = None
+    body: Body = None
+    tagList: TagList = None
+
+
+class ArticleUpdateBody(Schema):
+    article: ArticleUpdate
+
+
+class Page(QuerySchema):
+    limit: int = Field(DEFAULT_LIMIT, ge=0, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+class ArticleFilters(Page):
+    tag: str | None = Field(None, max_length=64)
+    author: str | None = Field(None, max_length=64)
+    favorited: str | None = Field(None, max_length=64)
+
+
+def article_json(row, with_body=True):
+    """One article as the spec shows it; ``row`` comes from ``queries.article_rows``."""
+    article = row.Article
+    data = {
+        "slug": article.slug,
+        "title": article.title,
+        "description": article.description,
+        "tagList": article.tag_list,
+        "createdAt": iso_utc(article.created_at),
+        "updatedAt": iso_utc(article.updated_at),
+        "favorited": bool(row.favorited),
+        "favoritesCount": row.favorites_count,
+        "author": profile_json(article.author, bool(row.following)),
+    }
+    if with_body:
+        data["body"] = article.body
+    return data

@@ -1,0 +1,96 @@
+"""Writing articles, tags and favorites."""
+
+import re
+import secrets
+import unicodedata
+
+from sqlalchemy import select
+
+from ..errors import forbidden
+from ..models import utcnow
+from .models import Article, ArticleTag, Favorite
+
+MAX_SLUG_BASE = 80
+
+
+def slugify(title):
+    """``"Hello, World!"`` → ``"hello-world"``; titles with no letters become ``"article"``."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    return slug[:MAX_SLUG_BASE].strip("-") or "article"
+
+
+def unique_slug(dbsession, title):
+    """A slug no article has: the title's, or with a random suffix when taken.
+
+    Two requests may pick the same free slug at once; the database's unique
+    constraint stops the second, which is replayed and picks another.
+    """
+    base = slugify(title)
+    slug = base
+    while dbsession.scalar(select(Article.id).where(Article.slug == slug)) is not None:
+        slug = f"{base}-{secrets.token_hex(3)}"
+    return slug
+
+
+def _tags(names):
+    return [ArticleTag(name=name) for name in sorted(set(names))]
+
+
+def create_article(dbsession, author, new_article):
+    article = Article(
+        slug=unique_slug(dbsession, new_article.title),
+        title=new_article.title,
+        description=new_article.description,
+        body=new_article.body,
+        author_id=author.id,
+        tags=_tags(new_article.tagList),
+    )
+    dbsession.add(article)
+    dbsession.flush()
+    return article
+
+
+def _require_author(article, user):
+    if article.author_id != user.id:
+        raise forbidden("article")
+
+
+def update_article(dbsession, user, article, changes):
+    """Apply the fields present in ``changes``; a new title gives a new slug."""
+    _require_author(article, user)
+    given = changes.model_dump(include=changes.model_fields_set)
+    if "title" in given and given["title"] != article.title:
+        article.slug = unique_slug(dbsession, given["title"])
+    if "tagList" in given:
+        current = {tag.name: tag for tag in dbsession.scalars(select(ArticleTag).where(ArticleTag.article_id == article.id))}
+        wanted = set(given.pop("tagList"))
+        for name in set(current) - wanted:
+            dbsession.delete(current[name])
+        dbsession.add_all(ArticleTag(article_id=article.id, name=name) for name in wanted - set(current))
+    for field, value in given.items():
+        setattr(article, field, value)
+    article.updated_at = utcnow()
+    dbsession.flush()
+    return article
+
+
+def delete_article(dbsession, user, article):
+    """Its tags, favorites and comments go with it (ON DELETE CASCADE)."""
+    _require_author(article, user)
+    dbsession.delete(article)
+    dbsession.flush()
+
+
+def favorite(dbsession, user, article):
+    """Idempotent: favoriting twice leaves one favorite."""
+    if dbsession.get(Favorite, (user.id, article.id)) is None:
+        dbsession.add(Favorite(user_id=user.id, article_id=article.id))
+        dbsession.flush()
+
+
+def unfavorite(dbsession, user, article):
+    existing = dbsession.get(Favorite, (user.id, article.id))
+    if existing is not None:
+        dbsession.delete(existing)
+        dbsession.flush()

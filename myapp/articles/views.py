@@ -1,0 +1,94 @@
+"""Articles, the feed, favorites and tags."""
+
+from pyramid.httpexceptions import HTTPNoContent
+from pyramid.view import view_config
+
+from ..validation import validated_body, validated_query
+from . import queries, services
+from .schemas import (
+    ArticleFilters,
+    ArticleUpdateBody,
+    NewArticleBody,
+    Page,
+    article_json,
+)
+
+
+def _page_json(rows, count):
+    return {"articles": [article_json(row, with_body=False) for row in rows], "articlesCount": count}
+
+
+def _article_answer(request, slug):
+    row = queries.article_by_slug(request.dbsession, request.user, slug)
+    return {"article": article_json(row)}
+
+
+@view_config(route_name="articles", request_method="GET", renderer="json")
+def list_articles(request):
+    filters = validated_query(request, ArticleFilters)
+    conditions = queries.list_conditions(filters)
+    return _page_json(*queries.article_page(request.dbsession, request.user, conditions, filters))
+
+
+@view_config(
+    route_name="feed", request_method="GET", renderer="json", permission="authenticated"
+)
+def feed(request):
+    page = validated_query(request, Page)
+    conditions = queries.feed_conditions(request.user)
+    return _page_json(*queries.article_page(request.dbsession, request.user, conditions, page))
+
+
+@view_config(
+    route_name="articles", request_method="POST", renderer="json", permission="authenticated"
+)
+def create_article(request):
+    new_article = validated_body(request, NewArticleBody).article
+    article = services.create_article(request.dbsession, request.user, new_article)
+    request.response.status_int = 201
+    return _article_answer(request, article.slug)
+
+
+@view_config(route_name="article", request_method="GET", renderer="json")
+def get_article(request):
+    return _article_answer(request, request.matchdict["slug"])
+
+
+@view_config(
+    route_name="article", request_method="PUT", renderer="json", permission="authenticated"
+)
+def update_article(request):
+    article = queries.find_article(request.dbsession, request.matchdict["slug"])
+    changes = validated_body(request, ArticleUpdateBody).article
+    services.update_article(request.dbsession, request.user, article, changes)
+    return _article_answer(request, article.slug)
+
+
+@view_config(route_name="article", request_method="DELETE", permission="authenticated")
+def delete_article(request):
+    article = queries.find_article(request.dbsession, request.matchdict["slug"])
+    services.delete_article(request.dbsession, request.user, article)
+    return HTTPNoContent()
+
+
+@view_config(
+    route_name="favorite", request_method="POST", renderer="json", permission="authenticated"
+)
+def favorite(request):
+    article = queries.find_article(request.dbsession, request.matchdict["slug"])
+    services.favorite(request.dbsession, request.user, article)
+    return _article_answer(request, article.slug)
+
+
+@view_config(
+    route_name="favorite", request_method="DELETE", renderer="json", permission="authenticated"
+)
+def unfavorite(request):
+    article = queries.find_article(request.dbsession, request.matchdict["slug"])
+    services.unfavorite(request.dbsession, request.user, article)
+    return _article_answer(request, article.slug)
+
+
+@view_config(route_name="tags", request_method="GET", renderer="json")
+def tags(request):
+    return {"tags": queries.popular_tags(request.dbsession)}

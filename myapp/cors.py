@@ -1,0 +1,53 @@
+"""Cross-origin requests, so that browser frontends on another origin can use the API.
+
+``myapp.cors_allowed_origins`` lists the allowed origins (space or newline
+separated), or ``*`` for any (development). A preflight ``OPTIONS`` request
+from an allowed origin is answered here with 204; every other response to an
+allowed origin carries ``Access-Control-Allow-Origin``. Tokens travel in the
+Authorization header, not cookies, so credentials are not enabled.
+"""
+
+from pyramid.response import Response
+from pyramid.tweens import INGRESS
+
+ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
+ALLOWED_HEADERS = "Authorization, Content-Type"
+MAX_AGE = "86400"
+
+
+def allowed_origins(settings):
+    return frozenset(settings.get("myapp.cors_allowed_origins", "").split())
+
+
+def cors_tween_factory(handler, registry):
+    origins = allowed_origins(registry.settings)
+
+    def allow_origin(origin):
+        if "*" in origins:
+            return "*"
+        return origin if origin in origins else None
+
+    def cors_tween(request):
+        origin = request.headers.get("Origin")
+        allowed = allow_origin(origin) if origin else None
+        is_preflight = (
+            request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+        )
+        if is_preflight and allowed:
+            response = Response(status=204)
+            response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+            response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+            response.headers["Access-Control-Max-Age"] = MAX_AGE
+        else:
+            response = handler(request)
+        if allowed:
+            response.headers["Access-Control-Allow-Origin"] = allowed
+            if allowed != "*":
+                response.vary = tuple(response.vary or ()) + ("Origin",)
+        return response
+
+    return cors_tween
+
+
+def includeme(config):
+    config.add_tween("myapp.cors.cors_tween_factory", under=INGRESS)

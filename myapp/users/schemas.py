@@ -1,0 +1,65 @@
+"""Request and response shapes of the users and profiles endpoints."""
+
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+from ..validation import OptionalText, Schema, Text
+
+# A username is one path segment of /profiles/{username}: no spaces, no slash.
+Username = Annotated[Text(64), StringConstraints(pattern=r"^[^\s/]+$")]
+Email = Annotated[Text(254), StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]
+# NIST 800-63B: at least 8 characters, at least 64 accepted, no composition rules.
+Password = Text(256, min_length=8)
+LoginPassword = Text(256)
+Bio = OptionalText(10_000)
+ImageUrl = OptionalText(2048)
+
+
+class NewUser(Schema):
+    username: Username
+    email: Email
+    password: Password
+
+
+class NewUserBody(Schema):
+    user: NewUser
+
+
+class LoginUser(Schema):
+    email: Text(254)
+    password: LoginPassword
+
+
+class LoginUserBody(Schema):
+    user: LoginUser
+
+
+class UserUpdate(Schema):
+    """Every field optional; the ones given must be valid (null only for bio and image)."""
+
+    username: Username = None
+    email: Email = None
+    password: Password = None
+    bio: Bio = None
+    image: ImageUrl = None
+
+
+class UserUpdateBody(Schema):
+    user: UserUpdate
+
+
+def user_json(user, token):
+    return {
+        "user": {
+            "email": user.email,
+            "token": token,
+            "username": user.username,
+            "bio": user.bio,
+            "image": user.image,
+        }
+    }
+
+
+def profile_json(user, following):
+    return {"username": user.username, "bio": user.bio, "image": user.image, "following": following}

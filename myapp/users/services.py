@@ -1,0 +1,99 @@
+"""The users' and profiles' work with the database: small functions of a dbsession."""
+
+from sqlalchemy import exists, select
+
+from ..errors import APIError, error, not_found
+from ..models import utcnow
+from .models import Follow, User
+
+UNIQUE_FIELDS = ("username", "email")
+
+
+def _check_unique(dbsession, values, exclude_id=None):
+    """409 naming every field whose value another user already has.
+
+    Two requests racing past this check make the second INSERT or UPDATE fail
+    on the database's unique constraint; that request is replayed and then
+    fails here, cleanly (see myapp.db).
+    """
+    taken = {}
+    for field in UNIQUE_FIELDS:
+        value = values.get(field)
+        if value is None:
+            continue
+        query = select(User.id).where(getattr(User, field) == value)
+        if exclude_id is not None:
+            query = query.where(User.id != exclude_id)
+        if dbsession.scalar(query) is not None:
+            taken[field] = ["has already been taken"]
+    if taken:
+        raise APIError(409, taken)
+
+
+def register(dbsession, passwords, new_user):
+    _check_unique(dbsession, {"username": new_user.username, "email": new_user.email})
+    user = User(
+        username=new_user.username,
+        email=new_user.email,
+        password_hash=passwords.hash(new_user.password),
+    )
+    dbsession.add(user)
+    dbsession.flush()
+    return user
+
+
+def authenticate(dbsession, passwords, email, password):
+    """The user with these credentials, or 401 ``credentials: invalid``."""
+    user = dbsession.scalar(select(User).where(User.email == email))
+    if not passwords.verify(user.password_hash if user else None, password):
+        raise error(401, "credentials", "invalid")
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash(password)
+    return user
+
+
+def update_user(dbsession, passwords, user, changes):
+    """Apply the fields present in ``changes`` (a UserUpdate)."""
+    given = changes.model_dump(include=changes.model_fields_set)
+    _check_unique(dbsession, given, exclude_id=user.id)
+    password = given.pop("password", None)
+    if password is not None:
+        user.password_hash = passwords.hash(password)
+    for field, value in given.items():
+        setattr(user, field, value)
+    user.updated_at = utcnow()
+    dbsession.flush()
+    return user
+
+
+def find_profile(dbsession, username):
+    user = dbsession.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise not_found("profile")
+    return user
+
+
+def is_following(dbsession, follower, followee):
+    if follower is None:
+        return False
+    return dbsession.scalar(
+        select(
+            exists().where(Follow.follower_id == follower.id, Follow.followee_id == followee.id)
+        )
+    )
+
+
+def follow(dbsession, follower, followee):
+    """Idempotent: following twice leaves one follow."""
+    if follower.id == followee.id:
+        raise error(422, "profile", "can't follow yourself")
+    if not is_following(dbsession, follower, followee):
+        dbsession.add(Follow(follower_id=follower.id, followee_id=followee.id))
+        dbsession.flush()
+
+
+def unfollow(dbsession, follower, followee):
+    follow_row = dbsession.get(Follow, (follower.id, followee.id))
+    if follow_row is not None:
+        dbsession.delete(follow_row)
+        dbsession.flush()

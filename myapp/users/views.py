@@ -1,0 +1,64 @@
+"""Users and authentication (/users, /users/login, /user) and profiles (/profiles)."""
+
+from pyramid.view import view_config
+
+from ..security import presented_token
+from ..validation import validated_body
+from . import services
+from .schemas import LoginUserBody, NewUserBody, UserUpdateBody, profile_json, user_json
+
+
+@view_config(route_name="users", request_method="POST", renderer="json")
+def register(request):
+    new_user = validated_body(request, NewUserBody).user
+    user = services.register(request.dbsession, request.registry["passwords"], new_user)
+    request.response.status_int = 201
+    return user_json(user, request.registry["tokens"].issue(user.id))
+
+
+@view_config(route_name="login", request_method="POST", renderer="json")
+def login(request):
+    credentials = validated_body(request, LoginUserBody).user
+    user = services.authenticate(
+        request.dbsession, request.registry["passwords"], credentials.email, credentials.password
+    )
+    return user_json(user, request.registry["tokens"].issue(user.id))
+
+
+@view_config(route_name="user", request_method="GET", renderer="json", permission="authenticated")
+def current_user(request):
+    return user_json(request.user, presented_token(request))
+
+
+@view_config(route_name="user", request_method="PUT", renderer="json", permission="authenticated")
+def update_user(request):
+    changes = validated_body(request, UserUpdateBody).user
+    user = services.update_user(
+        request.dbsession, request.registry["passwords"], request.user, changes
+    )
+    return user_json(user, presented_token(request))
+
+
+@view_config(route_name="profile", request_method="GET", renderer="json")
+def get_profile(request):
+    profile = services.find_profile(request.dbsession, request.matchdict["username"])
+    following = services.is_following(request.dbsession, request.user, profile)
+    return {"profile": profile_json(profile, following)}
+
+
+@view_config(
+    route_name="follow", request_method="POST", renderer="json", permission="authenticated"
+)
+def follow(request):
+    profile = services.find_profile(request.dbsession, request.matchdict["username"])
+    services.follow(request.dbsession, request.user, profile)
+    return {"profile": profile_json(profile, True)}
+
+
+@view_config(
+    route_name="follow", request_method="DELETE", renderer="json", permission="authenticated"
+)
+def unfollow(request):
+    profile = services.find_profile(request.dbsession, request.matchdict["username"])
+    services.unfollow(request.dbsession, request.user, profile)
+    return {"profile": profile_json(profile, False)}
