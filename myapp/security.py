@@ -27,6 +27,8 @@ from .models import utcnow
 JWT_ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
 AUTH_SCHEMES = ("token", "bearer")
+#: users.id is a 32-bit INTEGER; a larger id would make the database raise (500).
+MAX_USER_ID = 2**31 - 1
 
 
 class Passwords:
@@ -82,9 +84,10 @@ class Tokens:
                 algorithms=[JWT_ALGORITHM],
                 options={"require": ["sub", "exp", "iat"]},
             )
-            return int(claims["sub"])
+            user_id = int(claims["sub"])
         except (jwt.InvalidTokenError, ValueError):
             return None
+        return user_id if 0 < user_id <= MAX_USER_ID else None
 
 
 def presented_token(request):
@@ -109,7 +112,7 @@ def authenticated_user(request):
     user_id = request.registry["tokens"].user_id(token) if token else None
     user = request.dbsession.get(User, user_id) if user_id is not None else None
     if user is None:
-        raise error(401, "token", "is invalid")
+        raise error(401, "token", "is invalid", {"WWW-Authenticate": "Token"})
     return user
 
 

@@ -12,12 +12,21 @@ from .models import Article, ArticleTag, Favorite
 
 MAX_SLUG_BASE = 80
 
+#: Slugs that /articles/{slug} can never reach: /articles/feed is the feed.
+RESERVED_SLUGS = frozenset({"feed"})
+
 
 def slugify(title):
     """``"Hello, World!"`` → ``"hello-world"``; titles with no letters become ``"article"``."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
     return slug[:MAX_SLUG_BASE].strip("-") or "article"
+
+
+def _slug_taken(dbsession, slug):
+    if slug in RESERVED_SLUGS:
+        return True
+    return dbsession.scalar(select(Article.id).where(Article.slug == slug)) is not None
 
 
 def unique_slug(dbsession, title):
@@ -28,7 +37,7 @@ def unique_slug(dbsession, title):
     """
     base = slugify(title)
     slug = base
-    while dbsession.scalar(select(Article.id).where(Article.slug == slug)) is not None:
+    while _slug_taken(dbsession, slug):
         slug = f"{base}-{secrets.token_hex(3)}"
     return slug
 
@@ -51,23 +60,37 @@ def create_article(dbsession, author, new_article):
     return article
 
 
-def _require_author(article, user):
+def require_author(article, user):
+    """403 unless ``user`` wrote ``article``: checked before anything else of a write."""
     if article.author_id != user.id:
         raise forbidden("article")
 
 
 def update_article(dbsession, user, article, changes):
-    """Apply the fields present in ``changes``; a new title gives a new slug."""
-    _require_author(article, user)
+    """Apply the fields present in ``changes``; a new title gives a new slug.
+
+    A title that only differs in case or punctuation keeps the slug (and the
+    article's address) it has. An update that gives no field changes nothing.
+    """
+    require_author(article, user)
     given = changes.model_dump(include=changes.model_fields_set)
-    if "title" in given and given["title"] != article.title:
+    if not given:
+        return article
+    if "title" in given and slugify(given["title"]) != slugify(article.title):
         article.slug = unique_slug(dbsession, given["title"])
     if "tagList" in given:
-        current = {tag.name: tag for tag in dbsession.scalars(select(ArticleTag).where(ArticleTag.article_id == article.id))}
+        current = {
+            tag.name: tag
+            for tag in dbsession.scalars(
+                select(ArticleTag).where(ArticleTag.article_id == article.id)
+            )
+        }
         wanted = set(given.pop("tagList"))
         for name in set(current) - wanted:
             dbsession.delete(current[name])
-        dbsession.add_all(ArticleTag(article_id=article.id, name=name) for name in wanted - set(current))
+        dbsession.add_all(
+            ArticleTag(article_id=article.id, name=name) for name in wanted - set(current)
+        )
     for field, value in given.items():
         setattr(article, field, value)
     article.updated_at = utcnow()
@@ -77,7 +100,7 @@ def update_article(dbsession, user, article, changes):
 
 def delete_article(dbsession, user, article):
     """Its tags, favorites and comments go with it (ON DELETE CASCADE)."""
-    _require_author(article, user)
+    require_author(article, user)
     dbsession.delete(article)
     dbsession.flush()
 

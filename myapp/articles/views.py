@@ -59,6 +59,7 @@ def get_article(request):
 )
 def update_article(request):
     article = queries.find_article(request.dbsession, request.matchdict["slug"])
+    services.require_author(article, request.user)  # a stranger learns nothing more
     changes = validated_body(request, ArticleUpdateBody).article
     services.update_article(request.dbsession, request.user, article, changes)
     return _article_answer(request, article.slug)

@@ -86,7 +86,7 @@ def is_following(dbsession, follower, followee):
 def follow(dbsession, follower, followee):
     """Idempotent: following twice leaves one follow."""
     if follower.id == followee.id:
-        raise error(422, "profile", "can't follow yourself")
+        raise error(403, "profile", "can't follow yourself")
     if not is_following(dbsession, follower, followee):
         dbsession.add(Follow(follower_id=follower.id, followee_id=followee.id))
         dbsession.flush()
