@@ -1,7 +1,9 @@
-"""``initialize_myapp_db INI``: migrate the database to head.
+"""``initialize_myapp_db INI [NAME=VALUE ...] [--demo]``: migrate the database to head.
 
 Runs the Alembic migrations of the top-level ``alembic/`` folder against the
-database of the ini file.
+database of the ini file. ``NAME=VALUE`` variables are those ``pserve`` takes,
+e.g. ``database_url=sqlite:////tmp/other.sqlite`` with development.ini.
+``--demo`` then loads the demo data set (``myapp.demo``) unless it is there.
 """
 
 import argparse
@@ -9,22 +11,70 @@ import sys
 
 import alembic.command
 import alembic.config
-from pyramid.paster import setup_logging
+from pyramid.paster import bootstrap, get_appsettings, setup_logging
+from pyramid.request import Request
+from pyramid.scripts.common import parse_vars
+
+from ..db import get_engine
+from ..demo import describe, load_demo_data
+from ..settings import resolve_settings
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config_uri", help="the ini file, e.g. development.ini")
-    return parser.parse_args(argv[1:])
+    parser.add_argument(
+        "config_vars", nargs="*", metavar="NAME=VALUE",
+        help="variables for the ini file, as pserve takes them",
+    )
+    parser.add_argument(
+        "--demo", action="store_true",
+        help="then load the demo data set (skipped when its users exist)",
+    )
+    args = parser.parse_intermixed_args(argv[1:])
+    try:
+        args.options = parse_vars(args.config_vars)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return args
 
 
-def migrate(config_uri):
+def migrate(config_uri, options=None):
+    """Upgrade to head the database of the ini file (with ``options`` applied)."""
+    settings = resolve_settings(get_appsettings(config_uri, options=options))
     alembic_config = alembic.config.Config(config_uri.split("#")[0])
     alembic_config.attributes["configure_logger"] = False
-    alembic.command.upgrade(alembic_config, "head")
+    engine = get_engine(settings)
+    try:
+        with engine.begin() as connection:
+            alembic_config.attributes["connection"] = connection
+            alembic.command.upgrade(alembic_config, "head")
+    finally:
+        engine.dispose()
+
+
+def load_demo(env):
+    """Load the demo data in one transaction of the application's own manager.
+
+    ``env`` comes from ``pyramid.paster.bootstrap`` (or ``pyramid.scripting.prepare``).
+    """
+    request = env["request"]
+    with request.tm:
+        return load_demo_data(request.dbsession, env["registry"]["passwords"])
 
 
 def main(argv=sys.argv):
     args = parse_args(argv)
-    setup_logging(args.config_uri)
-    migrate(args.config_uri)
+    setup_logging(args.config_uri, global_conf=args.options)
+    migrate(args.config_uri, args.options)
+    if args.demo:
+        # A writing request: on SQLite its transaction takes the write lock up
+        # front, so a running server's writes make it wait, not fail (myapp.db).
+        request = Request.blank("/", method="POST")
+        with bootstrap(args.config_uri, request=request, options=args.options) as env:
+            report = load_demo(env)
+        print(describe(report))
+
+
+if __name__ == "__main__":
+    main()
