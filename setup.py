@@ -3,6 +3,7 @@ from setuptools import find_packages, setup
 requires = [
     "alembic>=1.13",
     "argon2-cffi>=23.1",
+    "openapi-ui-bundles>=0.3",
     "orjson>=3.9",
     "plaster_pastedeploy",
     "psycopg[binary]>=3.1",
@@ -18,6 +19,9 @@ requires = [
 ]
 
 tests_require = [
+    "openapi-core>=0.19",
+    "playwright>=1.40",
+    "schemathesis>=3.30",
     "WebTest>=3.0",
     "pytest>=8",
 ]

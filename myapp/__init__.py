@@ -17,7 +17,7 @@ def make_config(settings):
     config.include(".validation")
     config.include(".security")
     config.include(".cors")
-    for part in (".health", ".users", ".articles", ".comments"):
+    for part in (".health", ".users", ".articles", ".comments", ".openapi"):
         config.include(part, route_prefix="/api")
     return config
 

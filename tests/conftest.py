@@ -25,6 +25,8 @@ from myapp import make_config
 from myapp.db import get_engine
 from myapp.models import import_all_models
 
+from .contract import ContractTestApp
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BACKENDS = ["sqlite", "postgresql"]
@@ -140,7 +142,8 @@ def app(make_app):
 
 @pytest.fixture
 def testapp(app):
-    return webtest.TestApp(app)
+    """A WebTest client that checks every response against the OpenAPI document."""
+    return ContractTestApp(app)
 
 
 def empty_tables(engine):

@@ -1,0 +1,84 @@
+"""The OpenAPI document: valid, complete, served, and enforced by the contract checks."""
+
+import re
+
+import pytest
+import webob
+from openapi_spec_validator import validate
+
+from myapp.openapi.document import OPERATIONS
+
+from .contract import check_response
+
+#: Routes that serve the documentation itself, not the API.
+DOCUMENTATION_ROUTES = {"openapi", "docs", "__docs/static/"}
+
+
+def normalised(pattern):
+    """``/api/articles/{slug}/comments/{comment_id:\\d+}`` → ``/api/articles/{}/comments/{}``."""
+    return "/" + re.sub(r"\{[^}]+\}", "{}", pattern).lstrip("/")
+
+
+def routes_and_methods(app):
+    """Every (METHOD, path) the application has a view for."""
+    introspector = app.registry.introspector
+    routes = [item["introspectable"] for item in introspector.get_category("routes")]
+    patterns = {route["name"]: route["pattern"] for route in routes}
+    found = set()
+    for item in introspector.get_category("views"):
+        view = item["introspectable"]
+        name = view["route_name"]
+        if name is None or name in DOCUMENTATION_ROUTES:
+            continue
+        methods = view["request_methods"] or ()
+        for method in (methods,) if isinstance(methods, str) else methods:
+            found.add((method, normalised(patterns[name])))
+    return found
+
+
+def test_the_document_is_valid_openapi_3_1(testapp):
+    document = testapp.get("/api/openapi.json").json
+    assert document["openapi"] == "3.1.0"
+    validate(document)
+
+
+def test_every_endpoint_of_the_application_is_in_the_document(app):
+    documented = {(op.method, normalised(op.path)) for op in OPERATIONS}
+    assert routes_and_methods(app) == documented
+
+
+def test_the_docs_page_works_offline(testapp):
+    page = testapp.get("/api/docs")
+    assert page.content_type == "text/html"
+    assert "https://" not in page.text and "http://" not in page.text
+    assets = re.findall(r'(?:href|src)="([^"]+)"', page.text)
+    assert any(asset.endswith("swagger-ui-bundle.js") for asset in assets)
+    for asset in assets:
+        assert len(testapp.get(asset).body) > 1000
+    assert '"/api/openapi.json"' in page.text
+
+
+def _response(status, body):
+    response = webob.Response(status=status, body=body.encode(), content_type="application/json")
+    response.request = webob.Request.blank("/api/tags")
+    return response
+
+
+@pytest.mark.parametrize(
+    "status, body",
+    [
+        (200, '{"tags": "not-a-list"}'),
+        (200, '{"tags": [], "extra": 1}'),
+        (201, '{"tags": []}'),  # a status the document does not list
+        (404, '{"error": "no"}'),  # an error not in the spec's shape
+    ],
+)
+def test_the_contract_check_rejects_answers_that_break_the_document(status, body):
+    response = _response(status, body)
+    with pytest.raises(AssertionError):
+        check_response(response.request, response)
+
+
+def test_the_contract_check_accepts_a_conforming_answer():
+    response = _response(200, '{"tags": ["a", "b"]}')
+    check_response(response.request, response)
