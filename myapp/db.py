@@ -109,6 +109,19 @@ def commit_veto(request, response):
     return pyramid_tm.default_commit_veto(request, response)
 
 
+def retry_attempts(request):
+    """pyramid_retry's ``retry.activate_hook``: one attempt for an over-limit body.
+
+    To replay a request pyramid_retry first copies its body, before any view
+    runs. A body over ``myapp.max_body_bytes`` is answered 413 unread
+    (myapp.validation), so it is not worth copying: one attempt, no copy.
+    """
+    limit = request.registry.get("max_body_bytes")
+    if limit is not None and (request.content_length or 0) > limit:
+        return 1
+    return None  # the configured retry.attempts
+
+
 def _configure_sqlite(engine):
     """Make an SQLite file behave under a threaded server.
 
@@ -153,6 +166,7 @@ def includeme(config):
     # Reading the user during commit has caused DetachedInstanceErrors.
     settings["tm.annotate_user"] = False
     settings.setdefault("retry.attempts", 3)
+    settings["retry.activate_hook"] = retry_attempts
 
     config.include("pyramid_tm")
     config.include("pyramid_retry")

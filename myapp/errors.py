@@ -8,6 +8,7 @@ response is a 4xx/5xx, so the transaction manager aborts the request.
 
 import logging
 
+from pyramid.events import ApplicationCreated, subscriber
 from pyramid.httpexceptions import HTTPException, HTTPNotFound
 from pyramid.view import exception_view_config
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -54,10 +55,29 @@ def api_error_view(exc, request):
 
 @exception_view_config(HTTPNotFound, renderer="json")
 def not_found_view(exc, request):
-    if request.matched_route is not None:
+    route = request.matched_route
+    if route is not None:
         # The path exists but no view accepts this method.
-        return _respond(request, 405, {"method": ["not allowed"]})
+        allowed = request.registry["allowed_methods"].get(route.name, ())
+        return _respond(request, 405, {"method": ["not allowed"]}, {"Allow": ", ".join(allowed)})
     return _respond(request, 404, {"path": ["not found"]})
+
+
+@subscriber(ApplicationCreated)
+def collect_allowed_methods(event):
+    """Route name → the methods its views accept, for 405's Allow header."""
+    registry = event.app.registry
+    allowed = {}
+    for item in registry.introspector.get_category("views"):
+        view = item["introspectable"]
+        methods = view["request_methods"] or ()
+        methods = (methods,) if isinstance(methods, str) else methods
+        if view["route_name"]:
+            allowed.setdefault(view["route_name"], set()).update(methods)
+    registry["allowed_methods"] = {
+        name: sorted(methods | ({"HEAD"} if "GET" in methods else set()))
+        for name, methods in allowed.items()
+    }
 
 
 @exception_view_config(HTTPException, renderer="json")
@@ -85,9 +105,17 @@ def database_unavailable_view(exc, request):
     return _respond(request, 503, {"database": ["unavailable"]}, {"Retry-After": "1"})
 
 
+@exception_view_config(UnicodeDecodeError, renderer="json")
+def undecodable_request_view(exc, request):
+    # A path or query string that is not UTF-8 (Pyramid decodes them lazily).
+    return _respond(request, 400, {"request": ["is not valid UTF-8"]})
+
+
 @exception_view_config(Exception, renderer="json")
 def server_error_view(exc, request):
-    log.exception("unhandled error on %s %s", request.method, request.path_qs)
+    # The raw path: decoding request.path could fail again here.
+    path = request.environ.get("PATH_INFO", "")
+    log.exception("unhandled error on %s %r", request.method, path)
     return _respond(request, 500, {"server": ["internal error"]})
 
 

@@ -15,7 +15,6 @@ Nothing is written when validation fails: the view never runs its work.
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
-from pydantic_core import PydanticCustomError
 
 from .errors import APIError, error
 
@@ -25,6 +24,7 @@ JSON_TYPES = ("application/json",)
 MESSAGES = {
     "missing": "can't be blank",
     "blank": "can't be blank",
+    "nul": "must not contain NUL characters",
     "string_type": "must be a string",
     "list_type": "must be a list",
     "model_type": "must be an object",
@@ -44,30 +44,38 @@ MESSAGES = {
 }
 
 
-def _not_blank(value):
-    if not value.strip():
-        raise PydanticCustomError("blank", "can't be blank")
-    return value
+#: The whitespace that makes a string blank (explicit: regex engines disagree on \s).
+BLANK_CHARS = " \t\n\v\f\r"
+#: No NUL anywhere (PostgreSQL text cannot hold it).
+NO_NUL = r"^[^\x00]*$"
+#: Something besides whitespace, and no NUL. The same regex validates the
+#: request and appears in the OpenAPI document, so the two agree.
+NOT_BLANK = r"^[^\x00]*[^\x00 \t\n\v\f\r][^\x00]*$"
 
 
 def _blank_to_none(value):
     return value if value is not None and value.strip() else None
 
 
-def Text(max_length, min_length=None):
+def Text(max_length, min_length=None, pattern=NOT_BLANK):
     """A required string that is not blank, at most ``max_length`` characters."""
     return Annotated[
-        str,
-        StringConstraints(max_length=max_length, min_length=min_length),
-        AfterValidator(_not_blank),
+        str, StringConstraints(max_length=max_length, min_length=min_length, pattern=pattern)
     ]
 
 
 def OptionalText(max_length):
     """A nullable string; empty or blank becomes None."""
     return Annotated[
-        str | None, StringConstraints(max_length=max_length), AfterValidator(_blank_to_none)
+        str | None,
+        StringConstraints(max_length=max_length, pattern=NO_NUL),
+        AfterValidator(_blank_to_none),
     ]
+
+
+def QueryText(max_length):
+    """An optional query-string value."""
+    return Annotated[str | None, StringConstraints(max_length=max_length, pattern=NO_NUL)]
 
 
 class Schema(BaseModel):
@@ -86,7 +94,9 @@ def _message(detail):
     given = detail.get("input")
     if detail["type"] == "string_type" and given is None:
         return MESSAGES["blank"]  # null for a field that must have a value
-    if isinstance(given, str) and not given.strip():
+    if isinstance(given, str) and "\x00" in given:
+        return MESSAGES["nul"]
+    if isinstance(given, str) and not given.strip(BLANK_CHARS):
         return MESSAGES["blank"]  # "" is blank before it is too short
     template = MESSAGES.get(detail["type"])
     if template is None:
@@ -137,6 +147,8 @@ def validated_query(request, schema):
         return schema.model_validate(dict(request.GET.items()))
     except ValidationError as exc:
         raise validation_errors(exc) from None
+    except UnicodeDecodeError:
+        raise error(422, "query", "is not valid UTF-8") from None
 
 
 def includeme(config):

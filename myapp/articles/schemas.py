@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from ..models import iso_utc
 from ..users.schemas import profile_json
-from ..validation import QuerySchema, Schema, Text
+from ..validation import QuerySchema, QueryText, Schema, Text
 
-Tag = Text(64)
+# Surrounding spaces are dropped: " pyramid " and "pyramid" are one tag.
+Tag = Annotated[Text(64), StringConstraints(strip_whitespace=True)]
 TagList = Annotated[list[Tag], Field(max_length=20)]
 Title = Text(255)
 Description = Text(1000)
@@ -50,9 +51,9 @@ class Page(QuerySchema):
 
 
 class ArticleFilters(Page):
-    tag: str | None = Field(None, max_length=64)
-    author: str | None = Field(None, max_length=64)
-    favorited: str | None = Field(None, max_length=64)
+    tag: QueryText(64) = None
+    author: QueryText(64) = None
+    favorited: QueryText(64) = None
 
 
 def article_json(row, with_body=True):

@@ -1,7 +1,9 @@
 """Comments on articles."""
 
+from ..routing import param
+
 
 def includeme(config):
-    config.add_route("comments", "/articles/{slug}/comments")
-    config.add_route("comment", "/articles/{slug}/comments/{comment_id:\\d+}")
+    config.add_route("comments", f"/articles/{param('slug')}/comments")
+    config.add_route("comment", f"/articles/{param('slug')}/comments/{{comment_id:\\d+}}")
     config.scan(".views")

@@ -1,10 +1,12 @@
 """Users, authentication and profiles."""
 
+from ..routing import param
+
 
 def includeme(config):
     config.add_route("users", "/users")
     config.add_route("login", "/users/login")
     config.add_route("user", "/user")
-    config.add_route("profile", "/profiles/{username}")
-    config.add_route("follow", "/profiles/{username}/follow")
+    config.add_route("profile", f"/profiles/{param('username')}")
+    config.add_route("follow", f"/profiles/{param('username')}/follow")
     config.scan(".views")

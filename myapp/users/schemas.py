@@ -1,14 +1,11 @@
 """Request and response shapes of the users and profiles endpoints."""
 
-from typing import Annotated
-
-from pydantic import StringConstraints
-
 from ..validation import OptionalText, Schema, Text
 
-# A username is one path segment of /profiles/{username}: no spaces, no slash.
-Username = Annotated[Text(64), StringConstraints(pattern=r"^[^\s/]+$")]
-Email = Annotated[Text(254), StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]
+# A username is one path segment of /profiles/{username}: no spaces, control
+# characters or slash.
+Username = Text(64, pattern=r"^[^\x00-\x20\x7f/]+$")
+Email = Text(254, pattern=r"^[^\x00-\x20\x7f@]+@[^\x00-\x20\x7f@]+$")
 # NIST 800-63B: at least 8 characters, at least 64 accepted, no composition rules.
 Password = Text(256, min_length=8)
 LoginPassword = Text(256)
