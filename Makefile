@@ -2,13 +2,18 @@
 #   make serve   install into .venv, migrate the SQLite database, serve on :6543
 #   make test    install into .venv and run the whole test suite
 # PostgreSQL tests run when MYAPP_TEST_DATABASE_URL is set (see README).
+# Also:
+#   make demo         migrate, then load the demo data set (skipped when it is there)
+#   make conformance  the RealWorld suite (../shared/realworld) against pserve on a
+#                     fresh SQLite database, and on a fresh PostgreSQL one on the
+#                     server of MYAPP_TEST_DATABASE_URL when it is set
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 INI    ?= development.ini
 
-.PHONY: install db serve test clean
+.PHONY: install db demo serve test conformance fuzz live-checks clean
 
 install: $(VENV)/.installed
 
@@ -21,11 +26,24 @@ $(VENV)/.installed: setup.py
 db: install
 	$(BIN)/initialize_myapp_db $(INI)
 
+demo: install
+	$(BIN)/initialize_myapp_db $(INI) --demo
+
 serve: db
 	$(BIN)/pserve $(INI)
 
 test: install
 	$(BIN)/pytest
+
+# Against pserve on fresh SQLite and PostgreSQL (MYAPP_TEST_DATABASE_URL) databases.
+conformance: install
+	$(BIN)/python scripts/live_checks.py conformance
+
+fuzz: install
+	$(BIN)/python scripts/live_checks.py fuzz
+
+live-checks: install
+	$(BIN)/python scripts/live_checks.py conformance fuzz
 
 clean:
 	rm -rf $(VENV) *.egg-info myapp.sqlite myapp.sqlite-wal myapp.sqlite-shm
