@@ -1,8 +1,10 @@
 """The OpenAPI document: valid, complete, served, and enforced by the contract checks."""
 
+import json
 import re
 
 import pytest
+from pydantic import ValidationError
 import webob
 from openapi_spec_validator import validate
 
@@ -82,3 +84,44 @@ def test_the_contract_check_rejects_answers_that_break_the_document(status, body
 def test_the_contract_check_accepts_a_conforming_answer():
     response = _response(200, '{"tags": ["a", "b"]}')
     check_response(response.request, response)
+
+
+TRICKY_STRINGS = ["", "   ", "\t\n", "a\u0000b", "ok", "two words", "\u2003", "x" * 300, "a@b"]
+VALID_VALUES = {
+    "username": "someone", "email": "a@b", "password": "password123",
+    "title": "t", "description": "d", "body": "b",
+}
+
+
+def _string_fields(schema):
+    """(envelope, field, property schema) of every string field of a request body."""
+    envelope, inner = next(iter(schema["properties"].items()))
+    for field, prop in inner["properties"].items():
+        branches = prop.get("anyOf", [prop])
+        if any(branch.get("type") == "string" for branch in branches):
+            yield envelope, field
+
+
+@pytest.mark.parametrize("operation", [op for op in OPERATIONS if op.body], ids=lambda op: op.operation_id)
+def test_the_document_and_the_validation_agree_on_every_string_field(operation):
+    """schemathesis found fields the document allowed and the server refused (blank, NUL)."""
+    from jsonschema import Draft202012Validator
+
+    from myapp.openapi.document import build_document
+
+    schema = build_document()["components"]["schemas"][operation.body.__name__]
+    validator = Draft202012Validator(schema)
+    valid = operation.body.model_validate_json
+    for envelope, field in _string_fields(schema):
+        required = schema["properties"][envelope].get("required", [])
+        minimal = {name: VALID_VALUES[name] for name in required}
+        assert validator.is_valid({envelope: minimal})
+        for value in TRICKY_STRINGS:
+            body = {envelope: {**minimal, field: value}}
+            documented = validator.is_valid(body)
+            try:
+                valid(json.dumps(body))
+                accepted = True
+            except ValidationError:
+                accepted = False
+            assert documented == accepted, (operation.operation_id, field, value)
