@@ -81,3 +81,15 @@ def test_a_wrong_method_answers_405_with_allow(testapp):
     response = testapp.patch_json("/api/user", {}, status=405)
     assert response.json == {"errors": {"method": ["not allowed"]}}
     assert response.headers["Allow"] == "GET, HEAD, PUT"
+
+
+def test_a_tag_is_measured_as_sent_before_its_spaces_are_dropped(testapp):
+    """schemathesis: a 65-character tag with a leading space passed the 64 limit."""
+    token = testapp.post_json("/api/users", {"user": NEW_USER}, status=201).json["user"]["token"]
+    article = {"title": "t", "description": "d", "body": "b", "tagList": [" " + "x" * 64]}
+    response = testapp.post_json(
+        "/api/articles", {"article": article}, headers={"Authorization": f"Token {token}"},
+        status=422,
+    )
+    assert response.json == {"errors": {"tagList": ["is too long (maximum is 64 characters)"]}}
+    assert testapp.get("/api/tags").json == {"tags": []}

@@ -2,14 +2,15 @@
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field
 
 from ..models import iso_utc
 from ..users.schemas import profile_json
 from ..validation import QuerySchema, QueryText, Schema, Text
 
-# Surrounding spaces are dropped: " pyramid " and "pyramid" are one tag.
-Tag = Annotated[Text(64), StringConstraints(strip_whitespace=True)]
+# Surrounding spaces are dropped: " pyramid " and "pyramid" are one tag. After
+# validation, so that the limits apply to what was sent, as the document says.
+Tag = Annotated[Text(64), AfterValidator(str.strip)]
 TagList = Annotated[list[Tag], Field(max_length=20)]
 Title = Text(255)
 Description = Text(1000)

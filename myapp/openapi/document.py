@@ -115,6 +115,11 @@ LINKS = {
             "unfavoriteArticle", "listComments", "addComment",
         )
     },
+    # A new title gives a new slug: the answer to an update carries the current one.
+    "updateArticle": {
+        target: ARTICLE_SLUG
+        for target in ("getArticle", "favoriteArticle", "listComments", "addComment")
+    },
     "addComment": {
         "deleteComment": {"slug": "$request.path.slug", "id": "$response.body#/comment/id"}
     },
