@@ -18,6 +18,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+#: Integer primary keys are 32-bit; no row has a larger id, and a larger
+#: number sent to the database makes it raise instead of finding nothing.
+MAX_ID = 2**31 - 1
+
 #: Every module that defines tables, for Alembic and the tests.
 MODEL_MODULES = ("myapp.users.models", "myapp.articles.models", "myapp.comments.models")
 

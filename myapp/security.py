@@ -22,13 +22,11 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.view import forbidden_view_config
 
 from .errors import error
-from .models import utcnow
+from .models import MAX_ID, utcnow
 
 JWT_ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
 AUTH_SCHEMES = ("token", "bearer")
-#: users.id is a 32-bit INTEGER; a larger id would make the database raise (500).
-MAX_USER_ID = 2**31 - 1
 
 
 class Passwords:
@@ -87,7 +85,7 @@ class Tokens:
             user_id = int(claims["sub"])
         except (jwt.InvalidTokenError, ValueError):
             return None
-        return user_id if 0 < user_id <= MAX_USER_ID else None
+        return user_id if 0 < user_id <= MAX_ID else None
 
 
 def presented_token(request):

@@ -18,7 +18,6 @@ import alembic.command
 import alembic.config
 import pytest
 import sqlalchemy as sa
-import webtest
 from sqlalchemy.engine import make_url
 
 from myapp import make_config

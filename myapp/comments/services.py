@@ -4,6 +4,7 @@ from sqlalchemy import exists, literal, select
 from sqlalchemy.orm import contains_eager
 
 from ..errors import forbidden, not_found
+from ..models import MAX_ID
 from ..users.models import Follow
 from .models import Comment
 
@@ -29,10 +30,6 @@ def add_comment(dbsession, author, article, new_comment):
     dbsession.add(comment)
     dbsession.flush()
     return comment
-
-
-#: Ids are 32-bit integers in the database; a larger number names no comment.
-MAX_ID = 2**31 - 1
 
 
 def delete_comment(dbsession, user, article, comment_id):

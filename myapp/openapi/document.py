@@ -13,6 +13,7 @@ from pydantic.json_schema import models_json_schema
 
 from ..articles.schemas import ArticleFilters, ArticleUpdateBody, NewArticleBody, Page
 from ..comments.schemas import NewCommentBody
+from ..models import MAX_ID
 from ..users.schemas import LoginUserBody, NewUserBody, UserUpdateBody
 from . import responses as r
 
@@ -132,7 +133,7 @@ LINKS = {
 PATH_PARAMETERS = {
     "username": {"type": "string"},
     "slug": {"type": "string"},
-    "id": {"type": "integer", "minimum": 1},
+    "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
 }
 
 SECURITY = {
