@@ -130,13 +130,15 @@ def validated_body(request, schema):
     if content_type and content_type not in JSON_TYPES and not content_type.endswith("+json"):
         raise error(415, "body", "must be JSON (Content-Type: application/json)")
     limit = request.registry.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
-    if (request.content_length or 0) > limit or len(request.body) > limit:
+    # A declared length over the limit is refused before the body is read; the
+    # body is read once (WebOb reads the stream again on every access).
+    if (request.content_length or 0) > limit or len(body := request.body) > limit:
         raise error(413, "body", f"is too large (maximum is {limit} bytes)")
-    if not request.body.strip():
+    if not body.strip():
         raise error(422, "body", "can't be blank")
     envelope = next(iter(schema.model_fields))
     try:
-        return schema.model_validate_json(request.body)
+        return schema.model_validate_json(body)
     except ValidationError as exc:
         raise validation_errors(exc, envelope) from None
 
