@@ -63,20 +63,25 @@ def not_found_view(exc, request):
     return _respond(request, 404, {"path": ["not found"]})
 
 
-@subscriber(ApplicationCreated)
-def collect_allowed_methods(event):
-    """Route name → the methods its views accept, for 405's Allow header."""
-    registry = event.app.registry
-    allowed = {}
+def view_methods(registry):
+    """Route name → the set of methods its views accept (from Pyramid's introspector)."""
+    found = {}
     for item in registry.introspector.get_category("views"):
         view = item["introspectable"]
         methods = view["request_methods"] or ()
         methods = (methods,) if isinstance(methods, str) else methods
         if view["route_name"]:
-            allowed.setdefault(view["route_name"], set()).update(methods)
+            found.setdefault(view["route_name"], set()).update(methods)
+    return found
+
+
+@subscriber(ApplicationCreated)
+def collect_allowed_methods(event):
+    """For 405's Allow header; a GET view answers HEAD too."""
+    registry = event.app.registry
     registry["allowed_methods"] = {
         name: sorted(methods | ({"HEAD"} if "GET" in methods else set()))
-        for name, methods in allowed.items()
+        for name, methods in view_methods(registry).items()
     }
 
 

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 import webob
 from openapi_spec_validator import validate
 
+from myapp.errors import view_methods
 from myapp.openapi.document import OPERATIONS
 
 from .contract import check_response
@@ -23,19 +24,14 @@ def normalised(pattern):
 
 def routes_and_methods(app):
     """Every (METHOD, path) the application has a view for."""
-    introspector = app.registry.introspector
-    routes = [item["introspectable"] for item in introspector.get_category("routes")]
-    patterns = {route["name"]: route["pattern"] for route in routes}
-    found = set()
-    for item in introspector.get_category("views"):
-        view = item["introspectable"]
-        name = view["route_name"]
-        if name is None or name in DOCUMENTATION_ROUTES:
-            continue
-        methods = view["request_methods"] or ()
-        for method in (methods,) if isinstance(methods, str) else methods:
-            found.add((method, normalised(patterns[name])))
-    return found
+    routes = app.registry.introspector.get_category("routes")
+    patterns = {item["introspectable"]["name"]: item["introspectable"]["pattern"] for item in routes}
+    return {
+        (method, normalised(patterns[name]))
+        for name, methods in view_methods(app.registry).items()
+        if name not in DOCUMENTATION_ROUTES
+        for method in methods
+    }
 
 
 def test_the_document_is_valid_openapi_3_1(testapp):
