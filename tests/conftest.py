@@ -14,7 +14,6 @@ afterwards every table is emptied through a separate connection.
 import os
 import uuid
 
-import alembic.command
 import alembic.config
 import pytest
 import sqlalchemy as sa
@@ -23,6 +22,7 @@ from sqlalchemy.engine import make_url
 from myapp import make_config
 from myapp.db import get_engine
 from myapp.models import import_all_models
+from myapp.scripts.initialize_db import upgrade_to_head
 
 from .contract import ContractTestApp
 
@@ -44,22 +44,17 @@ BASE_SETTINGS = {
 }
 
 
+DEVELOPMENT_INI = os.path.join(ROOT, "development.ini")
+
+
 def alembic_config():
-    config = alembic.config.Config(os.path.join(ROOT, "development.ini"))
-    config.set_main_option("script_location", os.path.join(ROOT, "alembic"))
-    return config
+    """The project's Alembic configuration (``[alembic]`` of development.ini)."""
+    return alembic.config.Config(DEVELOPMENT_INI)
 
 
 def migrate(url):
-    """Run the real migrations to head on ``url``."""
-    engine = get_engine({"sqlalchemy.url": url})
-    try:
-        with engine.begin() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            alembic.command.upgrade(config, "head")
-    finally:
-        engine.dispose()
+    """Run the real migrations to head on ``url``, as initialize_myapp_db does."""
+    upgrade_to_head({"sqlalchemy.url": url}, DEVELOPMENT_INI)
 
 
 def _postgres_database():

@@ -39,10 +39,13 @@ def parse_args(argv):
     return args
 
 
-def migrate(config_uri, options=None):
-    """Upgrade to head the database of the ini file (with ``options`` applied)."""
-    settings = resolve_settings(get_appsettings(config_uri, options=options))
-    alembic_config = alembic.config.Config(config_uri.split("#")[0])
+def upgrade_to_head(settings, ini_path):
+    """Run the migrations of ``ini_path``'s ``[alembic]`` section on ``settings``' database.
+
+    The connection is handed to ``alembic/env.py``, so the database is the one
+    the settings name, whatever the ini file says (tests use this too).
+    """
+    alembic_config = alembic.config.Config(ini_path)
     alembic_config.attributes["configure_logger"] = False
     engine = get_engine(settings)
     try:
@@ -51,6 +54,12 @@ def migrate(config_uri, options=None):
             alembic.command.upgrade(alembic_config, "head")
     finally:
         engine.dispose()
+
+
+def migrate(config_uri, options=None):
+    """Upgrade to head the database of the ini file (with ``options`` applied)."""
+    settings = resolve_settings(get_appsettings(config_uri, options=options))
+    upgrade_to_head(settings, config_uri.split("#")[0])
 
 
 def load_demo(env):
