@@ -159,14 +159,35 @@ class PostgresCluster:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
+    def processes(self):
+        """The postmaster's pid and its children's (backends, checkpointer...).
+
+        Each PostgreSQL child calls setsid(): they are not in the postmaster's
+        process group, so signalling the group would reach the postmaster only.
+        """
+        pid = self.process.pid
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as children:
+                return [pid, *(int(child) for child in children.read().split())]
+        except OSError:
+            return [pid]
+
+    def _signal_all(self, signum):
+        for pid in self.processes():
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass  # a backend that just exited
+
     def freeze(self):
         """SIGSTOP every process of the server: it accepts TCP but never answers."""
-        os.killpg(self.process.pid, signal.SIGSTOP)
+        os.kill(self.process.pid, signal.SIGSTOP)  # first: no new children meanwhile
+        self._signal_all(signal.SIGSTOP)
         self.frozen = True
 
     def thaw(self):
         if getattr(self, "frozen", False):
-            os.killpg(self.process.pid, signal.SIGCONT)
+            self._signal_all(signal.SIGCONT)
             self.frozen = False
 
     def destroy(self):
