@@ -12,8 +12,10 @@ How a request uses the database
    aborts when a view raised or the response is a 4xx/5xx (commit veto).
 4. pyramid_retry replays the whole request, with a new request object and so a
    new session, when the failure was transient: a PostgreSQL serialization
-   failure or deadlock (zope.sqlalchemy knows those), a unique-constraint race
-   (``IntegrityError``, below), or SQLite's "database is locked".
+   failure or deadlock (zope.sqlalchemy knows those), or a unique-constraint
+   race (``IntegrityError``, below). A wait that used its whole time budget
+   (myapp.db_timeouts; SQLite's busy timeout) is not replayed: it would only
+   wait again.
 5. A finished callback closes the session, handing its connection back to the
    pool, however the request ended (exception views included).
 
@@ -34,6 +36,9 @@ from sqlalchemy import engine_from_config, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
+from . import db_timeouts
+from .validation import bounded_body
+
 log = logging.getLogger(__name__)
 
 #: Methods that do not write; every other method takes SQLite's write lock up front.
@@ -47,12 +52,42 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 pyramid_retry.mark_error_retryable(IntegrityError)
 
 
+#: Seconds a SQLite writer waits for the write lock (``myapp.sqlite.busy_timeout``).
+DEFAULT_SQLITE_BUSY_TIMEOUT = 5
+
+
 def get_engine(settings, prefix="sqlalchemy."):
     """The Engine (and its pool) described by the ``sqlalchemy.*`` settings."""
     engine = engine_from_config(settings, prefix)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+        busy = float(settings.get("myapp.sqlite.busy_timeout", DEFAULT_SQLITE_BUSY_TIMEOUT))
+        _configure_sqlite(engine, busy_timeout_ms=round(busy * 1000))
     return engine
+
+
+def get_request_engine(settings, budgets, via, prefix="sqlalchemy."):
+    """``get_engine`` with a time budget on every PostgreSQL wait (myapp.db_timeouts).
+
+    Only the application's requests get these budgets: migrations and scripts
+    use ``get_engine``, where a long statement is legitimate.
+    """
+    engine = get_engine(settings, prefix)
+    if engine.dialect.driver == "psycopg":
+        db_timeouts.configure_postgresql(engine, budgets, via)
+    return engine
+
+
+def release_inherited_connections(registry):
+    """In a process forked from the one that built the app: forget the parent's pool.
+
+    A socket shared by two processes interleaves their protocol messages. The
+    pools are still empty when the server forks (nothing connects at start-up),
+    so this is a guarantee, not a repair: ``dispose(close=False)`` drops any
+    inherited connection without closing the parent's socket, and the child
+    opens its own on first use (SQLAlchemy's recipe for forked processes).
+    """
+    for engine in registry.get("engines", ()):
+        engine.dispose(close=False)
 
 
 def get_session_factory(engine):
@@ -117,16 +152,18 @@ def retry_attempts(request):
     (myapp.validation), so it is not worth copying: one attempt, no copy.
     """
     limit = request.registry.get("max_body_bytes")
-    if limit is not None and (request.content_length or 0) > limit:
+    if limit is not None and not bounded_body(request, limit):
         return 1
     return None  # the configured retry.attempts
 
 
-def _configure_sqlite(engine):
+def _configure_sqlite(engine, busy_timeout_ms):
     """Make an SQLite file behave under a threaded server.
 
     Foreign keys on; WAL so readers never block the writer; a busy timeout so
-    a writer waits for the lock instead of failing. pysqlite's own implicit
+    a writer waits for the lock (up to ``myapp.sqlite.busy_timeout``) instead
+    of failing at once; after that, "database is locked" answers 503 and is
+    not replayed (another wait as long would break the request's budget). pysqlite's own implicit
     transactions are switched off and SQLAlchemy emits BEGIN itself (the
     recipe from SQLAlchemy's SQLite documentation), so each transaction is
     one consistent snapshot. Writing requests begin with ``BEGIN IMMEDIATE``:
@@ -142,18 +179,13 @@ def _configure_sqlite(engine):
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA busy_timeout = 5000")
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
-
-    @event.listens_for(engine, "handle_error")
-    def _mark_lock_timeouts_retryable(context):
-        if "database is locked" in str(context.original_exception):
-            pyramid_retry.mark_error_retryable(context.sqlalchemy_exception)
 
 
 def includeme(config):
@@ -171,7 +203,13 @@ def includeme(config):
     config.include("pyramid_tm")
     config.include("pyramid_retry")
 
-    engine = get_engine(settings)
+    budgets, via = db_timeouts.timeout_settings(settings)
+    config.registry["db_request_timeout"] = budgets["request_timeout"]
+    config.add_tween(
+        "myapp.db_timeouts.request_deadline_tween_factory", over="pyramid_tm.tm_tween_factory"
+    )
+    engine = get_request_engine(settings, budgets, via)
+    config.registry.setdefault("engines", []).append(engine)
     config.registry["dbsession_factory"] = get_session_factory(engine)
     config.registry["dbsession_write_bind"] = engine.execution_options(
         sqlite_begin="IMMEDIATE"

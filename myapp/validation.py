@@ -124,6 +124,33 @@ def validation_errors(exc, envelope=None, status=422):
     return APIError(status, errors)
 
 
+#: Set in the environ when a body of undeclared length was found over the limit.
+OVERSIZE_BODY = "myapp.oversize_body"
+
+
+def bounded_body(request, limit):
+    """False when the body is over ``limit`` bytes, found without reading more than that.
+
+    A declared Content-Length over the limit is refused unread. A body of
+    undeclared length (``Transfer-Encoding: chunked``; gunicorn passes it
+    through unbuffered) is read up to ``limit + 1`` bytes: over that it is
+    refused, otherwise it becomes the request's body with a known length, so
+    that nothing later (WebOb, pyramid_retry's copy) reads an unbounded stream.
+    """
+    if request.environ.get(OVERSIZE_BODY):
+        return False
+    length = request.content_length
+    if length is not None:
+        return length <= limit
+    if request.is_body_readable:
+        body = request.body_file_raw.read(limit + 1)
+        if len(body) > limit:
+            request.environ[OVERSIZE_BODY] = True
+            return False
+        request.body = body
+    return True
+
+
 def validated_body(request, schema):
     """The request body as an instance of ``schema``, or an APIError raised."""
     content_type = request.content_type
@@ -132,7 +159,7 @@ def validated_body(request, schema):
     limit = request.registry.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
     # A declared length over the limit is refused before the body is read; the
     # body is read once (WebOb reads the stream again on every access).
-    if (request.content_length or 0) > limit or len(body := request.body) > limit:
+    if not bounded_body(request, limit) or len(body := request.body) > limit:
         raise error(413, "body", f"is too large (maximum is {limit} bytes)")
     if not body.strip():
         raise error(422, "body", "can't be blank")

@@ -1,0 +1,141 @@
+"""A time budget on every database wait: over budget, a JSON 503 with Retry-After,
+nothing written, the connection usable afterwards, and no pointless replay.
+
+Short budgets here (tenths of a second) keep the tests fast; production's
+defaults are in production.ini. Real servers and a frozen database:
+tests/live/test_reliability.py.
+"""
+
+import sqlite3
+import time
+
+import pytest
+import sqlalchemy as sa
+import webtest
+from pyramid.view import view_config
+from sqlalchemy.engine import make_url
+
+from .conftest import app_engine
+from .contract import ContractTestApp
+from .helpers import alice, auth, create_article  # noqa: F401
+
+GENEROUS = 2  # a wait answers within GENEROUS x its budget (+ a little, on a noisy machine)
+
+
+@view_config(route_name="budget_sleep", request_method="GET", renderer="json")
+def sleep_in_the_database(request):
+    calls = request.registry.setdefault("sleep_calls", [])
+    calls.append(request.environ.get("retry.attempt", 0))
+    request.dbsession.execute(sa.text("SELECT pg_sleep(:s)"), {"s": float(request.params["s"])})
+    return {"slept": True}
+
+
+@view_config(route_name="budget_settings", request_method="GET", renderer="json")
+def timeout_settings_in_effect(request):
+    show = lambda name: request.dbsession.scalar(sa.text(f"SHOW {name}"))  # noqa: E731
+    return {name: show(name) for name in (
+        "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")}
+
+
+def budget_views(config):
+    config.add_route("budget_sleep", "/_test/sleep")
+    config.add_route("budget_settings", "/_test/settings")
+    config.scan(__name__)
+
+
+@pytest.fixture
+def postgresql_only(backend):
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's statement, lock and client-side budgets")
+
+
+def timed(call):
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+def assert_budget_overrun(response):
+    assert response.status_int == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json == {"errors": {"database": ["unavailable"]}}
+
+
+@pytest.mark.parametrize("via", ["startup", "transaction"])
+def test_each_mechanism_sets_the_server_side_budgets(make_app, postgresql_only, via):
+    app = make_app(includes=[budget_views], **{
+        "myapp.db.timeouts_via": via, "myapp.db.statement_timeout": "4.5",
+        "myapp.db.lock_timeout": "1.5", "myapp.db.idle_in_transaction_timeout": "9",
+    })
+    shown = webtest.TestApp(app).get("/_test/settings").json
+    assert shown == {"statement_timeout": "4500ms", "lock_timeout": "1500ms",
+                     "idle_in_transaction_session_timeout": "9s"}
+
+
+def test_a_slow_statement_answers_503_once_and_its_connection_stays_usable(make_app, postgresql_only):
+    app = make_app(includes=[budget_views], **{
+        "myapp.db.statement_timeout": "0.3", "sqlalchemy.pool_size": "1",
+    })
+    client = webtest.TestApp(app)  # test-only views: not in the OpenAPI document
+    response, elapsed = timed(lambda: client.get("/_test/sleep?s=5", status=503))
+    print(f"statement budget 0.3 s: 503 after {elapsed:.2f} s, attempts {app.registry['sleep_calls']}")
+    assert_budget_overrun(response)
+    assert elapsed < GENEROUS * 0.3 + 1
+    assert app.registry["sleep_calls"] == [0], "a budget overrun is not replayed"
+    pool = app_engine(app).pool
+    assert pool.checkedout() == 0 and pool.checkedin() == 1  # the same connection, back in the pool
+    assert client.get("/_test/sleep?s=0").json == {"slept": True}
+    assert pool.checkedin() == 1
+
+
+def test_a_database_that_does_not_answer_is_cut_off_at_the_request_budget(make_app, postgresql_only):
+    # The server-side budget is too long to fire: only the client-side deadline can.
+    app = make_app(includes=[budget_views], **{
+        "myapp.db.statement_timeout": "30", "myapp.db.request_timeout": "0.5",
+    })
+    client = webtest.TestApp(app)  # test-only views: not in the OpenAPI document
+    response, elapsed = timed(lambda: client.get("/_test/sleep?s=5", status=503))
+    print(f"request budget 0.5 s: 503 after {elapsed:.2f} s, attempts {app.registry['sleep_calls']}")
+    assert_budget_overrun(response)
+    assert elapsed < GENEROUS * 0.5 + 1
+    assert app.registry["sleep_calls"] == [0]
+    assert client.get("/_test/sleep?s=0").json == {"slept": True}  # a new connection
+    assert app_engine(app).pool.checkedout() == 0
+
+
+def test_a_locked_table_answers_503_within_the_lock_budget_and_nothing_is_written(
+    make_app, postgresql_only, db_engine, alice  # noqa: F811
+):
+    client = ContractTestApp(make_app(**{"myapp.db.lock_timeout": "0.3"}))
+    token = alice.token
+    with db_engine.connect() as holder:
+        holder.exec_driver_sql("LOCK TABLE articles IN ACCESS EXCLUSIVE MODE")
+        read, read_time = timed(lambda: client.get("/api/articles", status=503))
+        write, write_time = timed(lambda: client.post_json(
+            "/api/articles", {"article": {"title": "t", "description": "d", "body": "b"}},
+            headers=auth(token), status=503))
+        holder.rollback()
+    print(f"lock budget 0.3 s: GET 503 after {read_time:.2f} s, POST 503 after {write_time:.2f} s")
+    assert_budget_overrun(read)
+    assert_budget_overrun(write)
+    assert read_time < GENEROUS * 0.3 + 1 and write_time < GENEROUS * 0.3 + 1
+    assert client.get("/api/articles").json == {"articles": [], "articlesCount": 0}
+    create_article(client, token)  # the pool's connections are clean
+
+
+def test_sqlite_honours_its_busy_timeout_and_writes_nothing(make_app, backend, database_url):
+    if backend != "sqlite":
+        pytest.skip("SQLite's busy timeout")
+    client = ContractTestApp(make_app(**{"myapp.sqlite.busy_timeout": "0.4"}))
+    body = {"user": {"username": "waiter", "email": "w@example.com", "password": "password123"}}
+    holder = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process' writer holds the write lock
+        response, elapsed = timed(lambda: client.post_json("/api/users", body, status=503))
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+    print(f"busy timeout 0.4 s: 503 after {elapsed:.2f} s")
+    assert_budget_overrun(response)
+    assert 0.3 < elapsed < GENEROUS * 0.4 + 1, "waited its busy timeout, once (no replay)"
+    client.post_json("/api/users", body, status=201)
