@@ -8,8 +8,10 @@ response is a 4xx/5xx, so the transaction manager aborts the request.
 
 import logging
 
+import orjson
 from pyramid.events import ApplicationCreated, subscriber
 from pyramid.httpexceptions import HTTPException, HTTPNotFound
+from pyramid.response import Response
 from pyramid.view import exception_view_config
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -38,6 +40,14 @@ def not_found(resource):
 
 def forbidden(resource):
     return error(403, resource, "forbidden")
+
+
+def error_response(status, field, message, headers=None):
+    """A JSON error as a finished Response, for code that runs outside views (tweens)."""
+    response = Response(orjson.dumps({"errors": {field: [message]}}), status=status,
+                        content_type="application/json")
+    response.headers.update(headers or {})
+    return response
 
 
 def _respond(request, status, errors, headers=None):

@@ -29,7 +29,8 @@ ERROR_REASONS = {
     413: "The body is too large",
     415: "The body is not JSON",
     422: "Invalid input: each field lists its problems",
-    503: "The database is unavailable; try again",
+    503: "The database is unavailable, too slow, or the server is busy; "
+         "try again after Retry-After seconds",
 }
 
 
@@ -46,9 +47,10 @@ class Operation:
     query: type | None = None
     auth: str = "none"  # "none", "optional" or "required"
     errors: tuple[int, ...] = field(default=())
+    can_be_unavailable: bool = True  # 503: database down or slow, server busy
 
     def error_statuses(self):
-        statuses = set(self.errors) | {503}
+        statuses = set(self.errors) | ({503} if self.can_be_unavailable else set())
         if self.body is not None:
             statuses |= {400, 413, 415, 422}
         if self.query is not None:
@@ -59,8 +61,16 @@ class Operation:
 
 
 OPERATIONS = [
-    Operation("GET", "/api/health", "health", "Is the API and its database up?", "Health",
+    Operation("GET", "/api/health", "health",
+              "Readiness, at its historical address (same as /api/health/ready)", "Health",
               200, r.HealthResponse),
+    Operation("GET", "/api/health/live", "liveness",
+              "Liveness: the process answers (no database; restart the instance if not)",
+              "Health", 200, r.HealthResponse, can_be_unavailable=False),
+    Operation("GET", "/api/health/ready", "readiness",
+              "Readiness: the database answers within a short timeout and the instance "
+              "is not saturated (503 otherwise: route elsewhere, do not restart)",
+              "Health", 200, r.HealthResponse),
     Operation("POST", "/api/users", "register", "Register a new user", "Users",
               201, r.UserResponse, body=NewUserBody, errors=(409,)),
     Operation("POST", "/api/users/login", "login", "Log in with email and password", "Users",
@@ -245,7 +255,8 @@ def build_document():
                 "The RealWorld (Conduit) API, spec version 2. Authenticate with "
                 "`Authorization: Token <jwt>`, the token of POST /api/users or "
                 "POST /api/users/login. Every error is "
-                '`{"errors": {"<field>": ["<message>"]}}`.'
+                '`{"errors": {"<field>": ["<message>"]}}`. Every path also answers '
+                "with one trailing slash, the same way (no redirect)."
             ),
         },
         "servers": [{"url": "/"}],

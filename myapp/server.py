@@ -1,0 +1,74 @@
+"""Production's HTTP server: gunicorn, one process per core, threads in each.
+
+``production.ini`` runs it through gunicorn's paste runner
+(``[server:main] use = egg:gunicorn#main``, ``config = python:myapp.server``),
+so ``pserve production.ini`` stays the command. This module is that config:
+gunicorn reads the module-level names below that are gunicorn settings, and
+any line of ``[server:main]`` overrides them.
+
+Why gthread workers: the application waits on the database most of the
+time. A sync worker serves one request per process, so one slow database
+wait would block its process and liveness with it; gthread serves
+``threads`` requests per process, and keeping more threads than database
+connections leaves threads that are never stuck on the database
+(myapp.backpressure).
+
+The worker class adds three things gunicorn has no setting for (checked
+against gunicorn 27):
+- no ``Server: gunicorn`` header (the product is nobody's business);
+- the errors gunicorn answers itself before the application sees a request
+  (a request line over ``limit_request_line``: 414; too many or too large
+  header fields: 431; a malformed request: 400) are JSON in the API's shape,
+  not HTML;
+- after the fork, each worker forgets any pool connection inherited from the
+  process that loaded the app (pserve loads it before gunicorn forks), so no
+  connection is ever shared by two processes.
+"""
+
+import os
+
+import orjson
+from gunicorn import util as gunicorn_util
+from gunicorn.http import wsgi as gunicorn_wsgi
+from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker
+
+from .db import release_inherited_connections
+
+#: One worker per core the process may run on, unless WEB_CONCURRENCY (gunicorn's
+#: own variable) or a ``workers =`` line in [server:main] says otherwise.
+workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
+worker_class = "myapp.server.ThreadWorker"
+#: gunicorn 25.1+ opens a control socket at one fixed path per user
+#: (~/.gunicorn/gunicorn.ctl): two servers on one host would fight over it.
+control_socket_disable = True
+
+
+class AnonymousResponse(gunicorn_wsgi.Response):
+    """gunicorn's response without its ``Server`` header."""
+
+    def default_headers(self):
+        return [line for line in super().default_headers() if not line.startswith("Server:")]
+
+
+def write_json_error(sock, status_int, reason, mesg):
+    """gunicorn's ``util.write_error`` (same arguments), answering JSON."""
+    body = orjson.dumps({"errors": {"request": [reason.lower()]}})
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+class ThreadWorker(GunicornThreadWorker):
+    def init_process(self):
+        # In the worker process only. gunicorn looks both names up at call time.
+        gunicorn_wsgi.Response = AnonymousResponse
+        gunicorn_util.write_error = write_json_error
+        super().init_process()
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        release_inherited_connections(self.wsgi.registry)
