@@ -7,7 +7,7 @@ requires = [
     "openapi-ui-bundles>=0.3",
     "orjson>=3.9",
     "plaster_pastedeploy",
-    "psycopg[binary]>=3.1",
+    "psycopg[binary]>=3.3",
     "pydantic>=2.6",
     "PyJWT>=2.8",
     "pyramid>=2.0",

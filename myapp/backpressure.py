@@ -20,46 +20,28 @@ import threading
 
 from .errors import error_response
 
+#: Seconds a refused client should wait, as for a database that is unavailable.
+RETRY_AFTER = "1"
 #: Paths admission control never refuses.
 ALWAYS_ADMITTED = frozenset({"/api/health/live"})
-
-
-class Admission:
-    """A non-blocking counter of the requests inside the application."""
-
-    def __init__(self, limit):
-        self.limit = limit
-        self.busy = 0
-        self._lock = threading.Lock()
-
-    def enter(self):
-        with self._lock:
-            if self.busy >= self.limit:
-                return False
-            self.busy += 1
-            return True
-
-    def leave(self):
-        with self._lock:
-            self.busy -= 1
 
 
 def admission_tween_factory(handler, registry):
     limit = registry.settings.get("myapp.max_busy_requests")
     if not limit:
         return handler
-    admission = Admission(int(limit))
-    retry_after = str(registry.settings.get("myapp.busy_retry_after", 1))
+    # Acquired without blocking: a request either gets in at once or is refused.
+    admission = threading.BoundedSemaphore(int(limit))
 
     def admission_tween(request):
         if request.environ.get("PATH_INFO") in ALWAYS_ADMITTED:
             return handler(request)
-        if not admission.enter():
-            return error_response(503, "server", "busy", {"Retry-After": retry_after})
+        if not admission.acquire(blocking=False):
+            return error_response(503, "server", "busy", {"Retry-After": RETRY_AFTER})
         try:
             return handler(request)
         finally:
-            admission.leave()
+            admission.release()
 
     return admission_tween
 

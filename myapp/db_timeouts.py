@@ -42,6 +42,7 @@ import time
 import psycopg
 import psycopg.errors
 from psycopg.connection import _WAIT_INTERVAL
+from pyramid.exceptions import ConfigurationError
 from sqlalchemy import event
 
 #: The request's deadline (``time.monotonic()`` seconds), or None outside requests.
@@ -50,8 +51,10 @@ _deadline = contextvars.ContextVar("myapp_db_deadline", default=None)
 #: Where the first attempt stores the deadline, so replays keep it.
 DEADLINE_ENVIRON_KEY = "myapp.db_deadline"
 
-#: Defaults in seconds: together they keep a request under 10 s end to end
-#: (pool wait 2 + at most 7 of database time, connecting included, + the app's own work).
+#: Defaults in seconds. Together they keep a request under 10 s end to end: its
+#: database waits end by the deadline (request_timeout after it entered the app),
+#: except a pool wait or a connection attempt begun before it, which may end up to
+#: 2 s later (pool_timeout; libpq's minimum connect_timeout).
 DEFAULTS = {
     "connect_timeout": 2,
     "statement_timeout": 5,
@@ -73,7 +76,7 @@ def timeout_settings(settings, prefix="myapp.db."):
     budgets = {name: float(settings.get(prefix + name, default)) for name, default in DEFAULTS.items()}
     via = settings.get(prefix + "timeouts_via", "startup")
     if via not in MECHANISMS:
-        raise ValueError(f"{prefix}timeouts_via must be one of {MECHANISMS}, not {via!r}")
+        raise ConfigurationError(f"{prefix}timeouts_via must be one of {MECHANISMS}, not {via!r}")
     return budgets, via
 
 
@@ -95,6 +98,7 @@ class DeadlineConnection(psycopg.Connection):
     wait_timeout = None
     deadline = None
 
+    # psycopg 3.3's signature; its ``timeout`` raises ``_WaitTimeout``, as documented there.
     def wait(self, gen, interval=_WAIT_INTERVAL, timeout=None):
         limits = [t for t in (timeout, self.wait_timeout) if t is not None]
         now = time.monotonic()

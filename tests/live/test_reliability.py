@@ -143,6 +143,7 @@ def test_a_saturated_server_answers_fast_and_liveness_within_a_second(
     server, private_cluster, writer
 ):
     count = 24
+    before = app_connections(private_cluster)
     lock = HeldLock(private_cluster)
     try:
         slow = [lambda: timed(server, "GET", "/api/articles")] * count
@@ -155,7 +156,8 @@ def test_a_saturated_server_answers_fast_and_liveness_within_a_second(
     busy = [a for a in answers if a[2] == {"errors": {"server": ["busy"]}}]
     print(f"\n{count} requests on a locked table, {WORKERS} workers x {MAX_BUSY} admitted: "
           f"{len(busy)} busy 503s, {len(quick)} answered under 1 s, slowest "
-          f"{max(a[3] for a in answers):.2f} s; liveness {[round(p[3], 3) for p in liveness]} s")
+          f"{max(a[3] for a in answers):.2f} s; liveness {[round(p[3], 3) for p in liveness]} s; "
+          f"connections before {len(before)}, after {len(app_connections(private_cluster))}")
     for status, headers, answer, elapsed in answers:
         assert_unavailable(status, headers, answer)
         assert elapsed < 2 * LOCK_BUDGET + 1
