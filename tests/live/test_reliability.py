@@ -152,10 +152,11 @@ def test_a_saturated_server_answers_fast_and_liveness_within_a_second(
     finally:
         lock.release()
     answers, liveness = results[:count], results[count:]
-    quick = [elapsed for _, _, _, elapsed in answers if elapsed < 1]
+    # Answered well before the lock budget: it did not wait on the database.
+    quick = [elapsed for _, _, _, elapsed in answers if elapsed < 0.75 * LOCK_BUDGET]
     busy = [a for a in answers if a[2] == {"errors": {"server": ["busy"]}}]
     print(f"\n{count} requests on a locked table, {WORKERS} workers x {MAX_BUSY} admitted: "
-          f"{len(busy)} busy 503s, {len(quick)} answered under 1 s, slowest "
+          f"{len(busy)} busy 503s, {len(quick)} answered under {0.75 * LOCK_BUDGET} s, slowest "
           f"{max(a[3] for a in answers):.2f} s; liveness {[round(p[3], 3) for p in liveness]} s; "
           f"connections before {len(before)}, after {len(app_connections(private_cluster))}")
     for status, headers, answer, elapsed in answers:
