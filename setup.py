@@ -3,7 +3,7 @@ from setuptools import find_packages, setup
 requires = [
     "alembic>=1.13",
     "argon2-cffi>=23.1",
-    "gunicorn>=23.0",
+    "gunicorn>=27.0",
     "openapi-ui-bundles>=0.3",
     "orjson>=3.9",
     "plaster_pastedeploy",
