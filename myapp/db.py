@@ -163,10 +163,10 @@ def _configure_sqlite(engine, busy_timeout_ms):
     Foreign keys on; WAL so readers never block the writer; a busy timeout so
     a writer waits for the lock (up to ``myapp.sqlite.busy_timeout``) instead
     of failing at once; after that, "database is locked" answers 503 and is
-    not replayed (another wait as long would break the request's budget). pysqlite's own implicit
-    transactions are switched off and SQLAlchemy emits BEGIN itself (the
-    recipe from SQLAlchemy's SQLite documentation), so each transaction is
-    one consistent snapshot. Writing requests begin with ``BEGIN IMMEDIATE``:
+    not replayed (another wait as long would break the request's budget).
+    pysqlite's own implicit transactions are switched off and SQLAlchemy
+    emits BEGIN itself (the recipe from SQLAlchemy's SQLite documentation), so
+    each transaction is one consistent snapshot. Writing requests begin with ``BEGIN IMMEDIATE``:
     taking the write lock first waits on the busy timeout, whereas upgrading a
     read transaction to a write fails at once when another writer got there
     first.

@@ -125,7 +125,8 @@ def make_app(app_settings, db_engine):
 
     yield factory
     for wsgi_app in apps:
-        wsgi_app.registry["dbsession_factory"].kw["bind"].dispose()
+        for engine in wsgi_app.registry["engines"]:  # the request pool, readiness' own
+            engine.dispose()
     empty_tables(db_engine)
 
 
