@@ -82,6 +82,17 @@ def assert_unavailable(status, headers, answer):
     assert set(answer["errors"]) <= {"database", "server"}, answer
 
 
+def assert_all_unavailable_within(answers, bound):
+    for status, headers, answer, elapsed in answers:
+        assert_unavailable(status, headers, answer)
+        assert elapsed < bound, elapsed
+
+
+def liveness_after(server, delay):
+    """A liveness probe sent ``delay`` seconds later: for ``in_parallel``."""
+    return lambda: (time.sleep(delay), timed(server, "GET", "/api/health/live"))[1]
+
+
 class HeldLock:
     """``LOCK TABLE ... IN ACCESS EXCLUSIVE MODE`` held by a session of the test's own."""
 
@@ -132,9 +143,7 @@ def test_a_locked_table_answers_503_in_time_writes_nothing_and_recovers(
     print(f"\nlock budget {LOCK_BUDGET} s: GET {read[0]} in {read[3]:.2f} s, "
           f"POST {write[0]} in {write[3]:.2f} s; after release GET {after_status}; "
           f"connections before {len(before)}, after {len(after_connections)}: {after_connections}")
-    for status, headers, answer, elapsed in (read, write):
-        assert_unavailable(status, headers, answer)
-        assert elapsed < 2 * LOCK_BUDGET + 1
+    assert_all_unavailable_within([read, write], 2 * LOCK_BUDGET + 1)
     assert after_status == 200 and after["articlesCount"] == 0, "the held write wrote nothing"
     assert all(state == "idle" for _, state in after_connections), "connections came back clean"
 
@@ -147,7 +156,7 @@ def test_a_saturated_server_answers_fast_and_liveness_within_a_second(
     lock = HeldLock(private_cluster)
     try:
         slow = [lambda: timed(server, "GET", "/api/articles")] * count
-        probes = [lambda: (time.sleep(0.5), timed(server, "GET", "/api/health/live"))[1]] * 3
+        probes = [liveness_after(server, 0.5)] * 3
         results = in_parallel(slow + probes, workers=count + 3)
     finally:
         lock.release()
@@ -159,9 +168,7 @@ def test_a_saturated_server_answers_fast_and_liveness_within_a_second(
           f"{len(busy)} busy 503s, {len(quick)} answered under {0.75 * LOCK_BUDGET} s, slowest "
           f"{max(a[3] for a in answers):.2f} s; liveness {[round(p[3], 3) for p in liveness]} s; "
           f"connections before {len(before)}, after {len(app_connections(private_cluster))}")
-    for status, headers, answer, elapsed in answers:
-        assert_unavailable(status, headers, answer)
-        assert elapsed < 2 * LOCK_BUDGET + 1
+    assert_all_unavailable_within(answers, 2 * LOCK_BUDGET + 1)
     assert len(quick) >= count - WORKERS * MAX_BUSY, "the excess was answered at once"
     for status, _, answer, elapsed in liveness:
         assert status == 200 and elapsed < LIVENESS_BOUND, (status, elapsed)
@@ -179,7 +186,7 @@ def test_a_frozen_database_answers_503_in_time_and_the_app_recovers(
         # (test_a_saturated_server... covers refusals).
         calls = [lambda: timed(server, "GET", "/api/articles")] * (MAX_BUSY - 1)
         calls += [lambda: timed(server, "POST", "/api/articles", NEW_ARTICLE, writer)]
-        calls += [lambda: (time.sleep(1), timed(server, "GET", "/api/health/live"))[1]]
+        calls += [liveness_after(server, 1)]
         *answers, live = in_parallel(calls)
         ready = timed(server, "GET", "/api/health/ready")
     finally:
@@ -193,10 +200,8 @@ def test_a_frozen_database_answers_503_in_time_and_the_app_recovers(
           f"{ready[3]:.2f} s; liveness {live[0]} in {live[3]:.3f} s; ready again "
           f"{recovery:.2f} s after thaw; connections before {len(before)}, "
           f"after {len(app_connections(private_cluster))}")
-    for status, headers, answer, elapsed in answers:
-        assert_unavailable(status, headers, answer)
-        assert answer == {"errors": {"database": ["unavailable"]}}
-        assert elapsed < bound, elapsed
+    assert_all_unavailable_within(answers, bound)
+    assert all(a[2] == {"errors": {"database": ["unavailable"]}} for a in answers)
     assert_unavailable(*ready[:3])
     assert ready[3] < 2 * HEALTH_BUDGET + 1
     assert live[0] == 200 and live[3] < LIVENESS_BOUND
