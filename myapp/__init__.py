@@ -17,6 +17,7 @@ def make_config(settings):
     config.include(".validation")
     config.include(".security")
     config.include(".cors")
+    config.include(".headers")
     for part in (".health", ".users", ".articles", ".comments", ".openapi"):
         config.include(part, route_prefix="/api")
     return config
