@@ -60,7 +60,13 @@ class Passwords:
 
 
 class Tokens:
-    """HS256 JWTs carrying the user id, with issue and expiry times."""
+    """HS256 JWTs carrying the user id, its token version, and issue and expiry times.
+
+    ``ver`` is the user's ``token_version`` when the token was issued; a
+    password change increments it, so every earlier token stops working. A
+    counter, not the issue time: two tokens issued within one second are told
+    apart. Tokens from before versions existed carry none and count as 0.
+    """
 
     def __init__(self, secret, expiry_seconds):
         if len(secret.encode()) < MIN_SECRET_BYTES:
@@ -68,13 +74,18 @@ class Tokens:
         self.secret = secret
         self.expiry = datetime.timedelta(seconds=expiry_seconds)
 
-    def issue(self, user_id):
+    def issue(self, user):
         now = utcnow()
-        claims = {"sub": str(user_id), "iat": now, "exp": now + self.expiry}
+        claims = {
+            "sub": str(user.id),
+            "ver": user.token_version,
+            "iat": now,
+            "exp": now + self.expiry,
+        }
         return jwt.encode(claims, self.secret, algorithm=JWT_ALGORITHM)
 
-    def user_id(self, token):
-        """The user id in a valid token; None when it is invalid in any way."""
+    def identity(self, token):
+        """(user id, token version) of a valid token; None when it is invalid in any way."""
         try:
             claims = jwt.decode(
                 token,
@@ -83,9 +94,12 @@ class Tokens:
                 options={"require": ["sub", "exp", "iat"]},
             )
             user_id = int(claims["sub"])
+            version = claims.get("ver", 0)
         except (jwt.InvalidTokenError, ValueError):
             return None
-        return user_id if 0 < user_id <= MAX_ID else None
+        if not (0 < user_id <= MAX_ID) or type(version) is not int:
+            return None
+        return user_id, version
 
 
 def presented_token(request):
@@ -101,15 +115,18 @@ def presented_token(request):
 
 
 def authenticated_user(request):
-    """``request.user``: the User of a valid token, or None without a token."""
+    """``request.user``: the User of a valid, current token, or None without a token.
+
+    A token issued before the user's latest password change is invalid.
+    """
     from .users.models import User
 
     token = presented_token(request)
     if token is None:
         return None
-    user_id = request.registry["tokens"].user_id(token) if token else None
-    user = request.dbsession.get(User, user_id) if user_id is not None else None
-    if user is None:
+    identity = request.registry["tokens"].identity(token) if token else None
+    user = request.dbsession.get(User, identity[0]) if identity is not None else None
+    if user is None or user.token_version != identity[1]:
         raise error(401, "token", "is invalid", {"WWW-Authenticate": "Token"})
     return user
 

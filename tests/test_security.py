@@ -128,11 +128,15 @@ def test_no_response_ever_contains_the_password_or_its_hash(testapp, db_engine):
     password, new_password = "secret-password-1", "secret-password-2"
     token, body = register(testapp, "jake", password=password)
     other, _ = register(testapp, "anna")
+    changed = testapp.put_json(
+        "/api/user", {"user": {"password": new_password}}, headers=auth(token)
+    ).json
+    token = changed["user"]["token"]  # the password change revoked the earlier one
     responses = [
         body,
-        login(testapp, "jake@example.com", password=password).json,
+        login(testapp, "jake@example.com", password=new_password).json,
         testapp.get("/api/user", headers=auth(token)).json,
-        testapp.put_json("/api/user", {"user": {"password": new_password}}, headers=auth(token)).json,
+        changed,
         testapp.put_json("/api/user", {"user": {"bio": "hi"}}, headers=auth(token)).json,
         login(testapp, "jake@example.com", password=new_password).json,
         testapp.get("/api/profiles/jake").json,

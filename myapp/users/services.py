@@ -4,13 +4,13 @@ from sqlalchemy import exists, select
 
 from ..errors import APIError, error, not_found
 from ..models import utcnow
-from .models import Follow, User
+from .models import Follow, User, identity_key
 
 UNIQUE_FIELDS = ("username", "email")
 
 
 def _check_unique(dbsession, values, exclude_id=None):
-    """409 naming every field whose value another user already has.
+    """409 naming every field whose value another user already has, in any case.
 
     Two requests racing past this check make the second INSERT or UPDATE fail
     on the database's unique constraint; that request is replayed and then
@@ -21,7 +21,7 @@ def _check_unique(dbsession, values, exclude_id=None):
         value = values.get(field)
         if value is None:
             continue
-        query = select(User.id).where(getattr(User, field) == value)
+        query = select(User.id).where(getattr(User, f"{field}_key") == identity_key(value))
         if exclude_id is not None:
             query = query.where(User.id != exclude_id)
         if dbsession.scalar(query) is not None:
@@ -43,22 +43,43 @@ def register(dbsession, passwords, new_user):
 
 
 def authenticate(dbsession, passwords, email, password):
-    """The user with these credentials, or 401 ``credentials: invalid``."""
-    user = dbsession.scalar(select(User).where(User.email == email))
+    """The user with these credentials (email in any case), or 401 ``credentials: invalid``."""
+    user = dbsession.scalar(select(User).where(User.email_key == identity_key(email)))
     if not passwords.verify(user.password_hash if user else None, password):
         raise error(401, "credentials", "invalid")
     if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash(password)
+        verified_hash = user.password_hash
+        lock_user(dbsession, user)
+        # Unless a password change committed meanwhile: it must not be undone.
+        if user.password_hash == verified_hash:
+            user.password_hash = passwords.hash(password)
     return user
 
 
+def lock_user(dbsession, user):
+    """Reload ``user`` and lock its row until the transaction ends, for a change.
+
+    Every write to a user goes through here first, so two writes to one user
+    serialize: the second reads the first one's result instead of a copy it
+    loaded before (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite a
+    writing request already holds the database's write lock, myapp.db).
+    """
+    dbsession.refresh(user, with_for_update=True)
+
+
 def update_user(dbsession, passwords, user, changes):
-    """Apply the fields present in ``changes`` (a UserUpdate)."""
+    """Apply the fields present in ``changes`` (a UserUpdate).
+
+    A new password increments the user's token version: every token issued
+    before it stops working (the caller issues a new one).
+    """
     given = changes.model_dump(include=changes.model_fields_set)
+    lock_user(dbsession, user)
     _check_unique(dbsession, given, exclude_id=user.id)
     password = given.pop("password", None)
     if password is not None:
         user.password_hash = passwords.hash(password)
+        user.token_version += 1
     for field, value in given.items():
         setattr(user, field, value)
     user.updated_at = utcnow()
@@ -67,7 +88,8 @@ def update_user(dbsession, passwords, user, changes):
 
 
 def find_profile(dbsession, username):
-    user = dbsession.scalar(select(User).where(User.username == username))
+    """The user named ``username`` in any case: /profiles/Alice is alice's profile."""
+    user = dbsession.scalar(select(User).where(User.username_key == identity_key(username)))
     if user is None:
         raise not_found("profile")
     return user

@@ -13,7 +13,7 @@ def register(request):
     new_user = validated_body(request, NewUserBody).user
     user = services.register(request.dbsession, request.registry["passwords"], new_user)
     request.response.status_int = 201
-    return user_json(user, request.registry["tokens"].issue(user.id))
+    return user_json(user, request.registry["tokens"].issue(user))
 
 
 @view_config(route_name="login", request_method="POST", renderer="json")
@@ -22,7 +22,7 @@ def login(request):
     user = services.authenticate(
         request.dbsession, request.registry["passwords"], credentials.email, credentials.password
     )
-    return user_json(user, request.registry["tokens"].issue(user.id))
+    return user_json(user, request.registry["tokens"].issue(user))
 
 
 @view_config(route_name="user", request_method="GET", renderer="json", permission="authenticated")
@@ -36,7 +36,11 @@ def update_user(request):
     user = services.update_user(
         request.dbsession, request.registry["passwords"], request.user, changes
     )
-    return user_json(user, presented_token(request))
+    # A new password revoked the presented token; the answer carries a new one.
+    token = presented_token(request)
+    if changes.password is not None:
+        token = request.registry["tokens"].issue(user)
+    return user_json(user, token)
 
 
 @view_config(route_name="profile", request_method="GET", renderer="json")

@@ -314,9 +314,39 @@ def test_update_password_changes_the_password_used_to_log_in(testapp):
 
     response = put_user(testapp, token, {"password": "bonjour1"})
 
-    assert response.json == user_body("jake", token=token)
+    assert response.json == user_body("jake", token=ANY)
     login(testapp, "jake@example.com", password="bonjour1")
     assert login(testapp, "jake@example.com", status=401).json == BAD_CREDENTIALS
+
+
+def test_a_password_change_revokes_every_earlier_token_but_the_one_it_answers(testapp):
+    token, _ = register(testapp, "jake")
+    other_device = login(testapp, "jake@example.com").json["user"]["token"]
+
+    new_token = put_user(testapp, token, {"password": "bonjour1"}).json["user"]["token"]
+
+    assert new_token not in (token, other_device)
+    assert current_user(testapp, new_token) == user_body("jake", token=new_token)
+    for earlier in (token, other_device):
+        answer = testapp.get("/api/user", headers=auth(earlier), status=401)
+        assert answer.json == {"errors": {"token": ["is invalid"]}}
+        put_user(testapp, earlier, {"bio": "hijacked"}, status=401)
+    # A token issued after the change works; a second change revokes it too.
+    after = login(testapp, "jake@example.com", password="bonjour1").json["user"]["token"]
+    current_user(testapp, after)
+    newest = put_user(testapp, new_token, {"password": "bonjour2"}).json["user"]["token"]
+    for earlier in (after, new_token):
+        testapp.get("/api/user", headers=auth(earlier), status=401)
+    assert current_user(testapp, newest) == user_body("jake", token=newest)
+
+
+def test_changes_other_than_the_password_keep_every_token(testapp):
+    token, _ = register(testapp, "jake")
+    other_device = login(testapp, "jake@example.com").json["user"]["token"]
+
+    put_user(testapp, token, {"username": "jacob", "email": "jacob@example.com", "bio": "hi"})
+
+    assert current_user(testapp, other_device) == user_body("jacob", bio="hi", token=other_device)
 
 
 def test_update_password_accepts_64_characters(testapp):
