@@ -19,9 +19,12 @@ def register(request):
 @view_config(route_name="login", request_method="POST", renderer="json")
 def login(request):
     credentials = validated_body(request, LoginUserBody).user
+    throttle = request.registry["login_throttle"]
+    throttle.reserve(request, credentials.email)  # before request.dbsession: see its docstring
     user = services.authenticate(
         request.dbsession, request.registry["passwords"], credentials.email, credentials.password
     )
+    throttle.forgive(request.dbsession, request, credentials.email)
     return user_json(user, request.registry["tokens"].issue(user))
 
 
