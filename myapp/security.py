@@ -102,6 +102,11 @@ class Tokens:
         return user_id, version
 
 
+def invalid_token():
+    """401 ``token: is invalid``: tampered, expired, revoked, or naming no user."""
+    return error(401, "token", "is invalid", {"WWW-Authenticate": "Token"})
+
+
 def presented_token(request):
     """The token of the Authorization header, '' when the header is malformed,
     None when there is no header."""
@@ -127,7 +132,7 @@ def authenticated_user(request):
     identity = request.registry["tokens"].identity(token) if token else None
     user = request.dbsession.get(User, identity[0]) if identity is not None else None
     if user is None or user.token_version != identity[1]:
-        raise error(401, "token", "is invalid", {"WWW-Authenticate": "Token"})
+        raise invalid_token()
     return user
 
 

@@ -4,6 +4,7 @@ from sqlalchemy import exists, select
 
 from ..errors import APIError, error, not_found
 from ..models import utcnow
+from ..security import invalid_token
 from .models import Follow, User, identity_key
 
 UNIQUE_FIELDS = ("username", "email")
@@ -64,17 +65,23 @@ def lock_user(dbsession, user):
     loaded before (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite a
     writing request already holds the database's write lock, myapp.db).
     """
+    token_version = user.token_version
     dbsession.refresh(user, with_for_update=True)
+    return token_version
 
 
 def update_user(dbsession, passwords, user, changes):
-    """Apply the fields present in ``changes`` (a UserUpdate).
+    """Apply the fields present in ``changes`` (a UserUpdate) for ``user``, the
+    request's authenticated user.
 
     A new password increments the user's token version: every token issued
-    before it stops working (the caller issues a new one).
+    before it stops working (the caller issues a new one). That includes the
+    token of a request that was waiting for the lock meanwhile: 401, as it
+    would have been a moment later.
     """
     given = changes.model_dump(include=changes.model_fields_set)
-    lock_user(dbsession, user)
+    if lock_user(dbsession, user) != user.token_version:
+        raise invalid_token()
     _check_unique(dbsession, given, exclude_id=user.id)
     password = given.pop("password", None)
     if password is not None:
