@@ -64,6 +64,7 @@ def upgrade():
                                      nullable=False, server_default=''))
     op.add_column('users', sa.Column('token_version', sa.Integer(), server_default='0',
                                      nullable=False))
+    op.add_column('users', sa.Column('password_changed_by', sa.String(length=64), nullable=True))
     for user_id, username, email in rows:
         connection.execute(users.update().where(users.c.id == user_id).values(
             username_key=identity_key(username), email_key=identity_key(email)))
@@ -89,6 +90,7 @@ def downgrade():
     op.drop_index(op.f('ix_users_email_key'), table_name='users')
     op.drop_index(op.f('ix_users_username_key'), table_name='users')
     # ALTER TABLE ... DROP COLUMN: SQLite 3.35 and later, no table copy.
+    op.drop_column('users', 'password_changed_by')
     op.drop_column('users', 'token_version')
     op.drop_column('users', 'email_key')
     op.drop_column('users', 'username_key')

@@ -30,8 +30,10 @@ class User(Timestamped, Base):
     email_key: Mapped[str] = mapped_column(String(254 * CASEFOLD_GROWTH), index=True, unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     # Tokens carry the version they were issued at; changing the password
-    # increments it, which invalidates every earlier token (myapp.security).
+    # increments it, which revokes every earlier token but the one that made
+    # the change, whose id is kept here (myapp.security.Tokens).
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    password_changed_by: Mapped[str | None] = mapped_column(String(64))
     bio: Mapped[str | None] = mapped_column(Text)
     image: Mapped[str | None] = mapped_column(String(2048))
 

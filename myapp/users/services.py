@@ -4,7 +4,7 @@ from sqlalchemy import exists, select
 
 from ..errors import APIError, error, not_found
 from ..models import utcnow
-from ..security import invalid_token
+from ..security import Tokens, invalid_token
 from .models import Follow, User, identity_key
 
 UNIQUE_FIELDS = ("username", "email")
@@ -65,28 +65,27 @@ def lock_user(dbsession, user):
     loaded before (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite a
     writing request already holds the database's write lock, myapp.db).
     """
-    token_version = user.token_version
     dbsession.refresh(user, with_for_update=True)
-    return token_version
 
 
-def update_user(dbsession, passwords, user, changes):
+def update_user(dbsession, passwords, user, token, changes):
     """Apply the fields present in ``changes`` (a UserUpdate) for ``user``, the
-    request's authenticated user.
+    request's authenticated user, whose ``token`` (a TokenIdentity) it presented.
 
-    A new password increments the user's token version: every token issued
-    before it stops working (the caller issues a new one). That includes the
-    token of a request that was waiting for the lock meanwhile: 401, as it
-    would have been a moment later.
+    A new password revokes every token of the user but ``token``
+    (myapp.security.Tokens). Also a token revoked while this request waited
+    for the lock: 401, as it would have been a moment later.
     """
     given = changes.model_dump(include=changes.model_fields_set)
-    if lock_user(dbsession, user) != user.token_version:
+    lock_user(dbsession, user)
+    if not Tokens.is_current(token, user):
         raise invalid_token()
     _check_unique(dbsession, given, exclude_id=user.id)
     password = given.pop("password", None)
     if password is not None:
         user.password_hash = passwords.hash(password)
         user.token_version += 1
+        user.password_changed_by = token.token_id
     for field, value in given.items():
         setattr(user, field, value)
     user.updated_at = utcnow()

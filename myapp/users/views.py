@@ -37,13 +37,10 @@ def current_user(request):
 def update_user(request):
     changes = validated_body(request, UserUpdateBody).user
     user = services.update_user(
-        request.dbsession, request.registry["passwords"], request.user, changes
+        request.dbsession, request.registry["passwords"], request.user,
+        request.token_identity, changes,
     )
-    # A new password revoked the presented token; the answer carries a new one.
-    token = presented_token(request)
-    if changes.password is not None:
-        token = request.registry["tokens"].issue(user)
-    return user_json(user, token)
+    return user_json(user, presented_token(request))
 
 
 @view_config(route_name="profile", request_method="GET", renderer="json")

@@ -39,17 +39,21 @@ def test_concurrent_puts_of_one_article_end_as_one_of_them(make_app):
         server.stop()
 
 
-def test_of_concurrent_password_changes_with_one_token_the_first_revokes_the_others(make_app):
-    """Serialized, the first change revokes the token the others present: 401."""
+def test_of_concurrent_password_changes_from_several_devices_one_wins(make_app):
+    """Serialized, the first change revokes the other devices' tokens: they answer 401."""
     server = Server(make_app())
     try:
-        token = register(server, "devices")
+        register(server, "devices")
+        login = {"user": {"email": "devices@example.com", "password": "password123"}}
+        tokens = [server.request("POST", "/api/users/login", login)[1]["user"]["token"]
+                  for _ in range(THREADS)]
         answers = server.simultaneously([
             ("PUT", "/api/user", {"user": {"password": f"password-{i}"}}, auth(token))
-            for i in range(THREADS)])
-        assert sorted(status for status, _ in answers) == [200] + [401] * (THREADS - 1), answers
-        (winner,) = [answer["user"]["token"] for status, answer in answers if status == 200]
-        working = [server.request("GET", "/api/user", headers=auth(t))[0] for t in (token, winner)]
-        assert working == [401, 200]
+            for i, token in enumerate(tokens)])
+        statuses = [status for status, _ in answers]
+        assert sorted(statuses) == [200] + [401] * (THREADS - 1), answers
+        winner = statuses.index(200)
+        working = [server.request("GET", "/api/user", headers=auth(t))[0] for t in tokens]
+        assert working == [200 if i == winner else 401 for i in range(THREADS)]
     finally:
         server.stop()
