@@ -43,17 +43,23 @@ def register(dbsession, passwords, new_user):
     return user
 
 
+def _invalid_credentials():
+    return error(401, "credentials", "invalid")
+
+
 def authenticate(dbsession, passwords, email, password):
     """The user with these credentials (email in any case), or 401 ``credentials: invalid``."""
     user = dbsession.scalar(select(User).where(User.email_key == identity_key(email)))
     if not passwords.verify(user.password_hash if user else None, password):
-        raise error(401, "credentials", "invalid")
+        raise _invalid_credentials()
     if passwords.needs_rehash(user.password_hash):
         verified_hash = user.password_hash
         lock_user(dbsession, user)
-        # Unless a password change committed meanwhile: it must not be undone.
-        if user.password_hash == verified_hash:
-            user.password_hash = passwords.hash(password)
+        if user.password_hash != verified_hash:
+            # A password change committed meanwhile: the password verified is
+            # no longer the password, and re-hashing it would undo the change.
+            raise _invalid_credentials()
+        user.password_hash = passwords.hash(password)
     return user
 
 
