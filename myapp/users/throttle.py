@@ -21,7 +21,7 @@ counts failures only and a busy NAT of honest users is not throttled.
 Rows are bounded: the address limit is checked first and a blocked address
 counts no account, so one address creates at most its limit of account rows
 per window; expired rows are purged, a batch per attempt. A throttled attempt
-costs two short statements and no password hash. The answer is the same
+costs three short statements at most and no password hash. The answer is the same
 whether or not the account exists (the key is the email as sent, folded).
 
 The client address is the WSGI ``REMOTE_ADDR`` and nothing else: a header
