@@ -86,13 +86,17 @@ class LoginThrottle:
                     {"Retry-After": str(retry_after)})
 
     def forgive(self, dbsession, request, email):
-        """After a successful login, in its transaction: reset the account, uncount the address."""
-        dbsession.execute(delete(attempts_table).where(attempts_table.c.key == account_key(email)))
+        """After a successful login, in its transaction: uncount the address, reset the account.
+
+        Rows are locked in the order ``reserve`` locks them (address, then
+        account), so a login forgiving and another reserving cannot deadlock.
+        """
         dbsession.execute(
             update(attempts_table)
             .where(attempts_table.c.key == address_key(request), attempts_table.c.attempts > 0)
             .values(attempts=attempts_table.c.attempts - 1)
         )
+        dbsession.execute(delete(attempts_table).where(attempts_table.c.key == account_key(email)))
         zope.sqlalchemy.mark_changed(dbsession)  # Core statements: tell the transaction
 
     def _count(self, session, key, now):
