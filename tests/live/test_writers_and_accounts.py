@@ -246,7 +246,18 @@ def test_login_throttling_is_shared_by_every_process(server, environ, log_check)
             ("POST", "/api/users/login", {"user": {"email": "burst@example.com",
                                                    "password": f"guess-{i}"}}, None)
             for i in range(24)])
+        # Successes and failures for one account at once: every answer is a
+        # login's answer (forgiving and counting lock the same rows, in one order).
+        register(server, log_check, "mixed")
+        mixed = at_once(server, log_check, [
+            ("POST", "/api/users/login", {"user": {"email": "mixed@example.com",
+                                                   "password": PASSWORD if i % 2 else "nope-nope"}},
+             None)
+            for i in range(12)])
     burst_statuses = sorted(s for s, _ in burst)
+    mixed_statuses = sorted(s for s, _ in mixed)
+    print(f"12 simultaneous logins of one account, half right: {mixed_statuses}")
+    assert set(mixed_statuses) <= {200, 401, 429} and 200 in mixed_statuses
     print(f"10 failures alternating over 2 processes: {statuses}; then {status} "
           f"Retry-After {headers.get('Retry-After')}; a burst of 24: "
           f"{burst_statuses.count(401)} x 401, {burst_statuses.count(429)} x 429")
