@@ -19,6 +19,7 @@ def make_config(settings):
     config.include(".cors")
     config.include(".routing")
     config.include(".backpressure")
+    config.include(".headers")
     for part in (".health", ".users", ".articles", ".comments", ".openapi"):
         config.include(part, route_prefix="/api")
     return config

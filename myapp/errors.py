@@ -16,6 +16,8 @@ from pyramid.view import exception_view_config
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from .replays import attempt_label, failure_reason, will_be_replayed
+
 log = logging.getLogger(__name__)
 
 
@@ -104,9 +106,11 @@ def http_exception_view(exc, request):
 
 @exception_view_config(IntegrityError, renderer="json")
 def integrity_error_view(exc, request):
-    # Reached only when the replays are used up: a conflicting write that kept
-    # conflicting. Race-prone handlers check first, so this is a fallback.
-    log.warning("integrity error after all attempts: %s", exc.orig)
+    # The client sees this answer only when the replays are used up: a
+    # conflicting write that kept conflicting. Race-prone handlers check
+    # first, so this is a fallback. Replayed attempts: myapp.replays.
+    if not will_be_replayed(request, exc):
+        log.warning("conflict answered 409 (%s): %s", attempt_label(request), failure_reason(exc))
     return _respond(request, 409, {"request": ["conflicts with existing data"]})
 
 
@@ -116,7 +120,9 @@ def integrity_error_view(exc, request):
 def database_unavailable_view(exc, request):
     # Cannot connect, connection lost, pool exhausted, or a transient conflict
     # that kept conflicting after every replay: the client may try again.
-    log.error("database error: %s", exc)
+    if not will_be_replayed(request, exc):
+        log.error("database unavailable, answered 503 (%s): %s", attempt_label(request),
+                  failure_reason(exc))
     return _respond(request, 503, {"database": ["unavailable"]}, {"Retry-After": "1"})
 
 
@@ -130,9 +136,11 @@ def undecodable_request_view(exc, request):
 def server_error_view(exc, request):
     # The raw path: decoding request.path could fail again here.
     path = request.environ.get("PATH_INFO", "")
-    log.exception("unhandled error on %s %r", request.method, path)
+    if not will_be_replayed(request, exc):
+        log.exception("unhandled error on %s %r", request.method, path)
     return _respond(request, 500, {"server": ["internal error"]})
 
 
 def includeme(config):
+    config.include(".replays")
     config.scan(__name__)

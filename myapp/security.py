@@ -14,6 +14,8 @@ Settings: ``myapp.jwt_secret`` (production reads it from the environment),
 """
 
 import datetime
+import secrets
+from typing import NamedTuple
 
 import argon2
 import jwt
@@ -27,6 +29,7 @@ from .models import MAX_ID, utcnow
 JWT_ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
 AUTH_SCHEMES = ("token", "bearer")
+TOKEN_ID_BYTES = 12
 
 
 class Passwords:
@@ -59,8 +62,26 @@ class Passwords:
         return self.hasher.check_needs_rehash(password_hash)
 
 
+class TokenIdentity(NamedTuple):
+    """What a valid token says: whose it is, its version, its own id."""
+
+    user_id: int
+    version: int
+    token_id: str
+
+
 class Tokens:
-    """HS256 JWTs carrying the user id, with issue and expiry times."""
+    """HS256 JWTs: the user id (``sub``), the user's token version when issued
+    (``ver``), the token's own random id (``jti``), issue and expiry times.
+
+    Revocation (``is_current``): a password change increments the user's
+    ``token_version`` and records the ``jti`` of the token that made it. Every
+    earlier token (other devices, older logins) stops working; the token that
+    changed the password keeps working, as clients that keep using it expect.
+    A counter and an id, not the issue time: two tokens issued within one
+    second are told apart. Tokens without ``ver`` and ``jti`` (issued before
+    revocation existed) are refused: their users sign in once more.
+    """
 
     def __init__(self, secret, expiry_seconds):
         if len(secret.encode()) < MIN_SECRET_BYTES:
@@ -68,24 +89,45 @@ class Tokens:
         self.secret = secret
         self.expiry = datetime.timedelta(seconds=expiry_seconds)
 
-    def issue(self, user_id):
+    def issue(self, user):
         now = utcnow()
-        claims = {"sub": str(user_id), "iat": now, "exp": now + self.expiry}
+        claims = {
+            "sub": str(user.id),
+            "ver": user.token_version,
+            "jti": secrets.token_hex(TOKEN_ID_BYTES),
+            "iat": now,
+            "exp": now + self.expiry,
+        }
         return jwt.encode(claims, self.secret, algorithm=JWT_ALGORITHM)
 
-    def user_id(self, token):
-        """The user id in a valid token; None when it is invalid in any way."""
+    def identity(self, token):
+        """The TokenIdentity of a validly signed, unexpired token; None otherwise."""
         try:
             claims = jwt.decode(
                 token,
                 self.secret,
                 algorithms=[JWT_ALGORITHM],
-                options={"require": ["sub", "exp", "iat"]},
+                options={"require": ["sub", "ver", "jti", "exp", "iat"]},
             )
-            user_id = int(claims["sub"])
+            identity = TokenIdentity(int(claims["sub"]), claims["ver"], claims["jti"])
         except (jwt.InvalidTokenError, ValueError):
             return None
-        return user_id if 0 < user_id <= MAX_ID else None
+        if not (0 < identity.user_id <= MAX_ID) or type(identity.version) is not int:
+            return None
+        return identity if isinstance(identity.token_id, str) else None
+
+    @staticmethod
+    def is_current(identity, user):
+        """Not revoked: issued since the user's last password change, or the token that made it."""
+        return (
+            identity.version == user.token_version
+            or identity.token_id == user.password_changed_by
+        )
+
+
+def invalid_token():
+    """401 ``token: is invalid``: tampered, expired, revoked, or naming no user."""
+    return error(401, "token", "is invalid", {"WWW-Authenticate": "Token"})
 
 
 def presented_token(request):
@@ -100,17 +142,28 @@ def presented_token(request):
     return token.strip()
 
 
-def authenticated_user(request):
-    """``request.user``: the User of a valid token, or None without a token."""
-    from .users.models import User
-
+def token_identity(request):
+    """``request.token_identity``: the TokenIdentity of the presented token, None
+    without a token; 401 when it is malformed, tampered with or expired."""
     token = presented_token(request)
     if token is None:
         return None
-    user_id = request.registry["tokens"].user_id(token) if token else None
-    user = request.dbsession.get(User, user_id) if user_id is not None else None
-    if user is None:
-        raise error(401, "token", "is invalid", {"WWW-Authenticate": "Token"})
+    identity = request.registry["tokens"].identity(token) if token else None
+    if identity is None:
+        raise invalid_token()
+    return identity
+
+
+def authenticated_user(request):
+    """``request.user``: the User of a valid, unrevoked token, or None without a token."""
+    from .users.models import User
+
+    identity = request.token_identity
+    if identity is None:
+        return None
+    user = request.dbsession.get(User, identity.user_id)
+    if user is None or not Tokens.is_current(identity, user):
+        raise invalid_token()
     return user
 
 
@@ -157,6 +210,7 @@ def includeme(config):
         secret=settings["myapp.jwt_secret"],
         expiry_seconds=int(settings.get("myapp.jwt_expiry_seconds", 7 * 24 * 3600)),
     )
+    config.add_request_method(token_identity, "token_identity", reify=True)
     config.add_request_method(authenticated_user, "user", reify=True)
     config.set_security_policy(SecurityPolicy())
     config.scan(__name__)

@@ -1,6 +1,9 @@
 """The Alembic migrations and the models describe the same schema."""
 
+import datetime
+
 import alembic.command
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -9,6 +12,7 @@ from alembic.script import ScriptDirectory
 from myapp.models import import_all_models
 
 from .conftest import alembic_config
+
 
 
 def test_autogenerate_finds_no_difference(db_engine):
@@ -34,3 +38,41 @@ def test_downgrade_to_base_and_upgrade_again(db_engine):
         remaining = set(sa.inspect(connection).get_table_names())
         assert not remaining & set(import_all_models().tables)
         alembic.command.upgrade(config, "head")
+
+
+BEFORE_IDENTITY_KEYS = "982b3f7b1d1b"
+
+
+def test_the_case_folding_upgrade_stops_and_names_users_that_would_collide(db_engine):
+    """Existing users whose names differ only in case: the upgrade changes nothing and
+    names them; once a person has resolved them, it goes through."""
+    config = alembic_config()
+    users = sa.table("users", sa.column("id"), sa.column("username"), sa.column("email"),
+                     sa.column("password_hash"), sa.column("created_at"), sa.column("updated_at"))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    rows = [(1, "Alice", "alice@x.io"), (2, "alice", "other@x.io"), (3, "carol", "C@x.io"),
+            (4, "dave", "c@X.IO"), (5, "erin", "erin@x.io")]
+    with db_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        alembic.command.downgrade(config, BEFORE_IDENTITY_KEYS)
+        connection.execute(users.insert(), [
+            {"id": i, "username": u, "email": e, "password_hash": "x", "created_at": now,
+             "updated_at": now} for i, u, e in rows])
+
+        with pytest.raises(RuntimeError, match="differ only in case") as raised:
+            alembic.command.upgrade(config, "head")
+
+        message = str(raised.value)
+        print(message)
+        assert "username 'alice': user 1 'Alice', user 2 'alice'" in message
+        assert "email 'c@x.io': user 3 'C@x.io', user 4 'c@X.IO'" in message
+        assert "erin" not in message
+        context = MigrationContext.configure(connection)
+        assert context.get_current_heads() == (BEFORE_IDENTITY_KEYS,)
+        assert "username_key" not in {c["name"] for c in sa.inspect(connection).get_columns("users")}
+
+        connection.execute(users.delete().where(users.c.id.in_([2, 4])))
+        alembic.command.upgrade(config, "head")
+        keys = connection.execute(sa.text("SELECT username_key, email_key FROM users ORDER BY id"))
+        assert keys.all() == [("alice", "alice@x.io"), ("carol", "c@x.io"), ("erin", "erin@x.io")]
+        connection.execute(users.delete())

@@ -38,7 +38,8 @@ def user_id(db_engine, username):
 
 def make_token(sub, expires_in=3600, secret=SECRET, algorithm="HS256", **claims):
     now = datetime.datetime.now(datetime.timezone.utc)
-    payload = {"sub": str(sub), "iat": now, "exp": now + datetime.timedelta(seconds=expires_in)}
+    payload = {"sub": str(sub), "ver": 0, "jti": "a-test-token",
+               "iat": now, "exp": now + datetime.timedelta(seconds=expires_in)}
     payload.update(claims)
     payload = {k: v for k, v in payload.items() if v is not None}
     return jwt.encode(payload, secret, algorithm=algorithm)
@@ -128,11 +129,14 @@ def test_no_response_ever_contains_the_password_or_its_hash(testapp, db_engine):
     password, new_password = "secret-password-1", "secret-password-2"
     token, body = register(testapp, "jake", password=password)
     other, _ = register(testapp, "anna")
+    changed = testapp.put_json(
+        "/api/user", {"user": {"password": new_password}}, headers=auth(token)
+    ).json
     responses = [
         body,
-        login(testapp, "jake@example.com", password=password).json,
+        login(testapp, "jake@example.com", password=new_password).json,
         testapp.get("/api/user", headers=auth(token)).json,
-        testapp.put_json("/api/user", {"user": {"password": new_password}}, headers=auth(token)).json,
+        changed,
         testapp.put_json("/api/user", {"user": {"bio": "hi"}}, headers=auth(token)).json,
         login(testapp, "jake@example.com", password=new_password).json,
         testapp.get("/api/profiles/jake").json,
@@ -192,6 +196,10 @@ BAD_TOKENS = {
     "HS512 with our secret": lambda token, uid: make_token(uid, algorithm="HS512"),
     "without exp": lambda token, uid: make_token(uid, exp=None),
     "without iat": lambda token, uid: make_token(uid, iat=None),
+    "without ver (issued before revocation existed)": lambda token, uid: make_token(uid, ver=None),
+    "without jti": lambda token, uid: make_token(uid, jti=None),
+    "ver not a number": lambda token, uid: make_token(uid, ver="0"),
+    "an older ver": lambda token, uid: make_token(uid, ver=-1),
     "sub not a number": lambda token, uid: make_token("jake"),
     "user id that does not exist": lambda token, uid: make_token(uid + 1000),
     "user id zero": lambda token, uid: make_token(0),

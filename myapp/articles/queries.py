@@ -10,7 +10,7 @@ from sqlalchemy import exists, func, literal, select
 from sqlalchemy.orm import contains_eager, defer, selectinload
 
 from ..errors import not_found
-from ..users.models import Follow, User
+from ..users.models import Follow, User, identity_key
 from .models import Article, ArticleTag, Favorite
 
 
@@ -57,7 +57,10 @@ def count_articles(dbsession, conditions):
 
 
 def list_conditions(filters):
-    """WHERE conditions for /articles?tag=&author=&favorited= (all subqueries on Article)."""
+    """WHERE conditions for /articles?tag=&author=&favorited= (all subqueries on Article).
+
+    Usernames match in any case, as /profiles/{username} does.
+    """
     conditions = []
     if filters.tag is not None:
         conditions.append(
@@ -65,14 +68,14 @@ def list_conditions(filters):
         )
     if filters.author is not None:
         conditions.append(
-            Article.author_id.in_(select(User.id).where(User.username == filters.author))
+            Article.author_id.in_(select(User.id).where(User.username_key == identity_key(filters.author)))
         )
     if filters.favorited is not None:
         conditions.append(
             Article.id.in_(
                 select(Favorite.article_id)
                 .join(User, User.id == Favorite.user_id)
-                .where(User.username == filters.favorited)
+                .where(User.username_key == identity_key(filters.favorited))
             )
         )
     return conditions
@@ -98,9 +101,21 @@ def article_by_slug(dbsession, viewer, slug):
     return rows[0]
 
 
-def find_article(dbsession, slug):
-    """The Article itself, for writes; 404 when there is none."""
-    article = dbsession.scalar(select(Article).where(Article.slug == slug))
+def find_article(dbsession, slug, for_update=False):
+    """The Article itself, for writes; 404 when there is none.
+
+    ``for_update`` locks its row until the transaction ends (``SELECT ... FOR
+    UPDATE`` on PostgreSQL), for a request that changes the article from what
+    it read: a second writer waits here and then reads the first one's result,
+    so no request's changes are merged into another's (a lost update). A
+    writer that waited for a DELETE finds nothing: 404. SQLite needs no row
+    lock: a writing request holds the database's write lock from its first
+    statement (``BEGIN IMMEDIATE``, myapp.db).
+    """
+    query = select(Article).where(Article.slug == slug)
+    if for_update:
+        query = query.with_for_update()
+    article = dbsession.scalar(query)
     if article is None:
         raise not_found("article")
     return article

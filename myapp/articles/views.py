@@ -58,7 +58,7 @@ def get_article(request):
     route_name="article", request_method="PUT", renderer="json", permission="authenticated"
 )
 def update_article(request):
-    article = queries.find_article(request.dbsession, request.matchdict["slug"])
+    article = queries.find_article(request.dbsession, request.matchdict["slug"], for_update=True)
     services.require_author(article, request.user)  # a stranger learns nothing more
     changes = validated_body(request, ArticleUpdateBody).article
     services.update_article(request.dbsession, request.user, article, changes)
@@ -67,7 +67,7 @@ def update_article(request):
 
 @view_config(route_name="article", request_method="DELETE", permission="authenticated")
 def delete_article(request):
-    article = queries.find_article(request.dbsession, request.matchdict["slug"])
+    article = queries.find_article(request.dbsession, request.matchdict["slug"], for_update=True)
     services.delete_article(request.dbsession, request.user, article)
     return HTTPNoContent()
 

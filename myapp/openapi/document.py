@@ -29,6 +29,7 @@ ERROR_REASONS = {
     413: "The body is too large",
     415: "The body is not JSON",
     422: "Invalid input: each field lists its problems",
+    429: "Too many login attempts for this account or from this address; see Retry-After",
     503: "The database is unavailable, too slow, or the server is busy; "
          "try again after Retry-After seconds",
 }
@@ -74,7 +75,7 @@ OPERATIONS = [
     Operation("POST", "/api/users", "register", "Register a new user", "Users",
               201, r.UserResponse, body=NewUserBody, errors=(409,)),
     Operation("POST", "/api/users/login", "login", "Log in with email and password", "Users",
-              200, r.UserResponse, body=LoginUserBody, errors=(401,)),
+              200, r.UserResponse, body=LoginUserBody, errors=(401, 429)),
     Operation("GET", "/api/user", "getCurrentUser", "The logged-in user", "Users",
               200, r.UserResponse, auth="required"),
     Operation("PUT", "/api/user", "updateCurrentUser", "Update the logged-in user", "Users",

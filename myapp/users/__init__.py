@@ -9,4 +9,5 @@ def includeme(config):
     config.add_route("user", "/user")
     config.add_route("profile", f"/profiles/{param('username')}")
     config.add_route("follow", f"/profiles/{param('username')}/follow")
+    config.include(".throttle")
     config.scan(".views")

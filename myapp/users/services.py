@@ -4,13 +4,14 @@ from sqlalchemy import exists, select
 
 from ..errors import APIError, error, not_found
 from ..models import utcnow
-from .models import Follow, User
+from ..security import Tokens, invalid_token
+from .models import Follow, User, identity_key
 
 UNIQUE_FIELDS = ("username", "email")
 
 
 def _check_unique(dbsession, values, exclude_id=None):
-    """409 naming every field whose value another user already has.
+    """409 naming every field whose value another user already has, in any case.
 
     Two requests racing past this check make the second INSERT or UPDATE fail
     on the database's unique constraint; that request is replayed and then
@@ -21,7 +22,7 @@ def _check_unique(dbsession, values, exclude_id=None):
         value = values.get(field)
         if value is None:
             continue
-        query = select(User.id).where(getattr(User, field) == value)
+        query = select(User.id).where(getattr(User, f"{field}_key") == identity_key(value))
         if exclude_id is not None:
             query = query.where(User.id != exclude_id)
         if dbsession.scalar(query) is not None:
@@ -42,23 +43,55 @@ def register(dbsession, passwords, new_user):
     return user
 
 
+def _invalid_credentials():
+    return error(401, "credentials", "invalid")
+
+
 def authenticate(dbsession, passwords, email, password):
-    """The user with these credentials, or 401 ``credentials: invalid``."""
-    user = dbsession.scalar(select(User).where(User.email == email))
+    """The user with these credentials (email in any case), or 401 ``credentials: invalid``."""
+    user = dbsession.scalar(select(User).where(User.email_key == identity_key(email)))
     if not passwords.verify(user.password_hash if user else None, password):
-        raise error(401, "credentials", "invalid")
+        raise _invalid_credentials()
     if passwords.needs_rehash(user.password_hash):
+        verified_hash = user.password_hash
+        lock_user(dbsession, user)
+        if user.password_hash != verified_hash:
+            # A password change committed meanwhile: the password verified is
+            # no longer the password, and re-hashing it would undo the change.
+            raise _invalid_credentials()
         user.password_hash = passwords.hash(password)
     return user
 
 
-def update_user(dbsession, passwords, user, changes):
-    """Apply the fields present in ``changes`` (a UserUpdate)."""
+def lock_user(dbsession, user):
+    """Reload ``user`` and lock its row until the transaction ends, for a change.
+
+    Every write to a user goes through here first, so two writes to one user
+    serialize: the second reads the first one's result instead of a copy it
+    loaded before (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite a
+    writing request already holds the database's write lock, myapp.db).
+    """
+    dbsession.refresh(user, with_for_update=True)
+
+
+def update_user(dbsession, passwords, user, token, changes):
+    """Apply the fields present in ``changes`` (a UserUpdate) for ``user``, the
+    request's authenticated user, whose ``token`` (a TokenIdentity) it presented.
+
+    A new password revokes every token of the user but ``token``
+    (myapp.security.Tokens). Also a token revoked while this request waited
+    for the lock: 401, as it would have been a moment later.
+    """
     given = changes.model_dump(include=changes.model_fields_set)
+    lock_user(dbsession, user)
+    if not Tokens.is_current(token, user):
+        raise invalid_token()
     _check_unique(dbsession, given, exclude_id=user.id)
     password = given.pop("password", None)
     if password is not None:
         user.password_hash = passwords.hash(password)
+        user.token_version += 1
+        user.password_changed_by = token.token_id
     for field, value in given.items():
         setattr(user, field, value)
     user.updated_at = utcnow()
@@ -67,7 +100,8 @@ def update_user(dbsession, passwords, user, changes):
 
 
 def find_profile(dbsession, username):
-    user = dbsession.scalar(select(User).where(User.username == username))
+    """The user named ``username`` in any case: /profiles/Alice is alice's profile."""
+    user = dbsession.scalar(select(User).where(User.username_key == identity_key(username)))
     if user is None:
         raise not_found("profile")
     return user

@@ -13,16 +13,19 @@ def register(request):
     new_user = validated_body(request, NewUserBody).user
     user = services.register(request.dbsession, request.registry["passwords"], new_user)
     request.response.status_int = 201
-    return user_json(user, request.registry["tokens"].issue(user.id))
+    return user_json(user, request.registry["tokens"].issue(user))
 
 
 @view_config(route_name="login", request_method="POST", renderer="json")
 def login(request):
     credentials = validated_body(request, LoginUserBody).user
+    throttle = request.registry["login_throttle"]
+    throttle.reserve(request, credentials.email)  # before request.dbsession: see its docstring
     user = services.authenticate(
         request.dbsession, request.registry["passwords"], credentials.email, credentials.password
     )
-    return user_json(user, request.registry["tokens"].issue(user.id))
+    throttle.forgive(request.dbsession, request, credentials.email)
+    return user_json(user, request.registry["tokens"].issue(user))
 
 
 @view_config(route_name="user", request_method="GET", renderer="json", permission="authenticated")
@@ -34,7 +37,8 @@ def current_user(request):
 def update_user(request):
     changes = validated_body(request, UserUpdateBody).user
     user = services.update_user(
-        request.dbsession, request.registry["passwords"], request.user, changes
+        request.dbsession, request.registry["passwords"], request.user,
+        request.token_identity, changes,
     )
     return user_json(user, presented_token(request))
 

@@ -319,6 +319,35 @@ def test_update_password_changes_the_password_used_to_log_in(testapp):
     assert login(testapp, "jake@example.com", status=401).json == BAD_CREDENTIALS
 
 
+def test_a_password_change_revokes_every_other_token(testapp):
+    token, _ = register(testapp, "jake")
+    laptop = login(testapp, "jake@example.com").json["user"]["token"]
+    tablet = login(testapp, "jake@example.com").json["user"]["token"]  # within the same second
+
+    assert put_user(testapp, token, {"password": "bonjour1"}).json["user"]["token"] == token
+
+    assert current_user(testapp, token) == user_body("jake", token=token)
+    for revoked in (laptop, tablet):
+        answer = testapp.get("/api/user", headers=auth(revoked), status=401)
+        assert answer.json == {"errors": {"token": ["is invalid"]}}
+        put_user(testapp, revoked, {"bio": "hijacked"}, status=401)
+    # A token issued after the change works, and changing the password from it
+    # revokes the first one in turn.
+    after = login(testapp, "jake@example.com", password="bonjour1").json["user"]["token"]
+    put_user(testapp, after, {"password": "bonjour2"})
+    testapp.get("/api/user", headers=auth(token), status=401)
+    assert current_user(testapp, after) == user_body("jake", token=after)
+
+
+def test_changes_other_than_the_password_keep_every_token(testapp):
+    token, _ = register(testapp, "jake")
+    other_device = login(testapp, "jake@example.com").json["user"]["token"]
+
+    put_user(testapp, token, {"username": "jacob", "email": "jacob@example.com", "bio": "hi"})
+
+    assert current_user(testapp, other_device) == user_body("jacob", bio="hi", token=other_device)
+
+
 def test_update_password_accepts_64_characters(testapp):
     token, _ = register(testapp, "jake")
     put_user(testapp, token, {"password": "a" * 64})

@@ -1,0 +1,139 @@
+"""Login throttling: too many attempts for one account, or from one client
+address, in a window answer 429 with ``Retry-After``.
+
+Each attempt is counted *before* its password is checked, in a short
+transaction of its own that commits at once (``reserve``):
+
+- The request's own transaction cannot keep the count: a failed login answers
+  401, and the commit veto aborts every 4xx (myapp.db).
+- Counting first, with one atomic upsert per key, means N simultaneous
+  guesses cannot all pass a "fewer than N failures?" check before any failure
+  is written: at most the limit is ever verified per window.
+- It runs before the request touches ``request.dbsession``: on SQLite a
+  writing request's session holds the database's write lock from its first
+  statement, and this second session would wait for it.
+
+A successful login forgives its own attempt, inside the request's transaction
+(``forgive``, committed with the 200): the account's row is deleted (its
+counter resets) and the address's counter goes down by one, so the address
+counts failures only and a busy NAT of honest users is not throttled.
+
+Rows are bounded: the address limit is checked first and a blocked address
+counts no account, so one address creates at most its limit of account rows
+per window; expired rows are purged, a batch per attempt. A throttled attempt
+costs three short statements at most and no password hash. The answer is the same
+whether or not the account exists (the key is the email as sent, folded).
+
+The client address is the WSGI ``REMOTE_ADDR`` and nothing else: a header
+such as X-Forwarded-For is whatever the client wants it to be. Behind a
+reverse proxy, have the server set ``REMOTE_ADDR`` from the proxy's header
+(waitress ``trusted_proxy``, gunicorn ``forwarded_allow_ips``).
+
+Settings: ``myapp.login_failures_per_account`` (default 10),
+``myapp.login_failures_per_address`` (default 100) and
+``myapp.login_throttle_window_seconds`` (default 900).
+"""
+
+import time
+
+import zope.sqlalchemy
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..errors import error
+from .models import LoginAttempts, identity_key
+
+PURGE_BATCH = 100
+UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+attempts_table = LoginAttempts.__table__
+
+
+def account_key(email):
+    return f"account:{identity_key(email)}"
+
+
+def address_key(request):
+    return f"address:{request.remote_addr or 'unknown'}"
+
+
+class LoginThrottle:
+    def __init__(self, session_factory, bind, per_account, per_address, window_seconds,
+                 clock=time.time):
+        self.session_factory = session_factory
+        self.bind = bind
+        self.limits = {"address": per_address, "account": per_account}
+        self.window = window_seconds
+        self.clock = clock
+
+    def reserve(self, request, email):
+        """Count this attempt for its address, then its account; 429 when either is over.
+
+        A replay of the request (pyramid_retry) was counted by its first attempt.
+        """
+        if request.environ.get("retry.attempt", 0) > 0:
+            return
+        now = int(self.clock())
+        with self.session_factory(bind=self.bind) as session, session.begin():
+            self._purge(session, now)
+            for kind, key in (("address", address_key(request)), ("account", account_key(email))):
+                attempts, window_start = self._count(session, key, now)
+                if attempts > self.limits[kind]:
+                    retry_after = max(1, window_start + self.window - now)
+                    break
+            else:
+                return
+        raise error(429, "login", "too many attempts; try again later",
+                    {"Retry-After": str(retry_after)})
+
+    def forgive(self, dbsession, request, email):
+        """After a successful login, in its transaction: uncount the address, reset the account.
+
+        Rows are locked in the order ``reserve`` locks them (address, then
+        account), so a login forgiving and another reserving cannot deadlock.
+        """
+        dbsession.execute(
+            update(attempts_table)
+            .where(attempts_table.c.key == address_key(request), attempts_table.c.attempts > 0)
+            .values(attempts=attempts_table.c.attempts - 1)
+        )
+        dbsession.execute(delete(attempts_table).where(attempts_table.c.key == account_key(email)))
+        zope.sqlalchemy.mark_changed(dbsession)  # Core statements: tell the transaction
+
+    def _count(self, session, key, now):
+        """(attempts, window_start) of ``key`` after counting one more, atomically."""
+        expired = attempts_table.c.window_start <= now - self.window
+        upsert = UPSERTS[session.get_bind().dialect.name](attempts_table)
+        statement = (
+            upsert.values(key=key, attempts=1, window_start=now)
+            .on_conflict_do_update(
+                index_elements=[attempts_table.c.key],
+                set_={
+                    "attempts": case((expired, 1), else_=attempts_table.c.attempts + 1),
+                    "window_start": case((expired, now), else_=attempts_table.c.window_start),
+                },
+            )
+            .returning(attempts_table.c.attempts, attempts_table.c.window_start)
+        )
+        return session.execute(statement).one()
+
+    def _purge(self, session, now):
+        # SKIP LOCKED (PostgreSQL): never wait for, or deadlock with, another
+        # request's purge or count; SQLite serializes writers anyway.
+        expired = (
+            select(attempts_table.c.key)
+            .where(attempts_table.c.window_start <= now - self.window)
+            .limit(PURGE_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(delete(attempts_table).where(attempts_table.c.key.in_(expired)))
+
+
+def includeme(config):
+    settings = config.get_settings()
+    config.registry["login_throttle"] = LoginThrottle(
+        session_factory=config.registry["dbsession_factory"],
+        bind=config.registry["dbsession_write_bind"],
+        per_account=int(settings.get("myapp.login_failures_per_account", 10)),
+        per_address=int(settings.get("myapp.login_failures_per_address", 100)),
+        window_seconds=int(settings.get("myapp.login_throttle_window_seconds", 900)),
+    )
