@@ -1,0 +1,185 @@
+"""Beyond one database: a primary, a streaming standby, PgBouncer in transaction mode.
+
+Private servers on loopback (never the machine's shared PostgreSQL), torn
+down at the end: a primary cluster, a standby made with ``pg_basebackup -R``,
+and a PgBouncer (transaction pooling, 4 server connections) in front of the
+primary. ``pserve production.ini`` writes through PgBouncer and reads from
+the standby. Which server answered is read from both sides: the access
+log's ``db`` field (found by the X-Request-ID sent) and the standby's own
+``statement log (``log_statement = all``).
+"""
+
+import json
+import subprocess
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+
+from .cluster import REPLICATION_SETTINGS, PostgresCluster, replayed_up_to_primary, require, standby_of
+from .pgbouncer import PgBouncer
+from .server import ROOT, AppServer, production_environ
+
+DATABASE = "myapp_topology"
+APPLICATION_NAME = "myapp-topology"
+SUITE = Path(os.environ.get("REALWORLD_SUITE", ROOT.parent / "shared" / "realworld"))
+
+
+@pytest.fixture(scope="module")
+def servers():
+    """(primary, standby, pgbouncer), started; everything removed at the end."""
+    with PostgresCluster("primary", settings=REPLICATION_SETTINGS) as primary:
+        primary.create_database(DATABASE)
+        with PgBouncer(primary) as bouncer:
+            # Every statement in the standby's log, with the client's application_name.
+            standby = standby_of(
+                primary, settings={"log_statement": "'all'", "log_line_prefix": "'%a '"}
+            )
+            try:
+                yield primary, standby, bouncer
+            finally:
+                standby.destroy()
+
+
+def app_environ(bouncer, namespace, replicas=()):
+    """production.ini through PgBouncer, with these replica URLs."""
+    suffix = f"?application_name={APPLICATION_NAME}"
+    return production_environ(
+        bouncer.url(DATABASE) + suffix,
+        MYAPP_DB_BEHIND_PGBOUNCER="true",
+        MYAPP_REPLICA_URLS=" ".join(url + suffix for url in replicas),
+        MYAPP_REDIS_NAMESPACE=namespace,
+    )
+
+
+@pytest.fixture(scope="module")
+def app(servers):
+    primary, standby, bouncer = servers
+    namespace = f"myapp-test-{uuid.uuid4().hex[:8]}"
+    environ = app_environ(bouncer, namespace, [standby.url(DATABASE)])
+    try:
+        with AppServer("production.ini", environ=environ) as server:
+            yield server
+    finally:
+        store = redis.Redis(host="127.0.0.1", port=6379)
+        for key in store.scan_iter(f"{namespace}:*"):
+            store.delete(key)
+
+
+def access_line(server, request_id):
+    """The access-log line of the request sent with ``request_id``."""
+    for line in server.output().splitlines():
+        if line.startswith("{") and f'"request_id":"{request_id}"' in line:
+            return json.loads(line)
+    raise AssertionError(f"no access-log line for {request_id}:\n{server.output()[-3000:]}")
+
+
+def call(server, method, path, token=None, body=None):
+    """(status, JSON, which database served it) of one request."""
+    request_id = uuid.uuid4().hex
+    headers = {"X-Request-ID": request_id}
+    if token:
+        headers["Authorization"] = f"Token {token}"
+    status, _, answer = server.request(method, path, body, headers)
+    return status, answer, access_line(server, request_id)["db"]
+
+
+def sign_up(server, name):
+    body = {"user": {"username": name, "email": f"{name}@example.com", "password": "topology-pw"}}
+    status, answer, database = call(server, "POST", "/api/users", body=body)
+    assert (status, database) == (201, "primary"), answer
+    return answer["user"]["token"]
+
+
+def publish(server, token, title):
+    body = {"article": {"title": title, "description": "d", "body": "b"}}
+    status, answer, database = call(server, "POST", "/api/articles", token, body)
+    assert (status, database) == (201, "primary"), answer
+    return answer["article"]["slug"]
+
+
+def standby_name(standby):
+    return f"127.0.0.1:{standby.port}"
+
+
+def test_reads_are_served_by_the_standby_and_writes_by_the_primary(servers, app):
+    primary, standby, _ = servers
+    token = sign_up(app, "topo_writer")
+    slug = publish(app, token, "Replicated")
+    assert primary.psql(f"SELECT title FROM articles WHERE slug = '{slug}'", DATABASE) == "Replicated"
+
+    replayed_up_to_primary(primary, standby)
+    status, page, database = call(app, "GET", "/api/articles?limit=20")
+    assert (status, database) == (200, standby_name(standby))
+    assert slug in [article["slug"] for article in page["articles"]]
+    # The writer's own reads go to the standby too once it has replayed the write.
+    status, article, database = call(app, "GET", f"/api/articles/{slug}", token)
+    assert (status, article["article"]["title"], database) == (200, "Replicated", standby_name(standby))
+    # And from the standby's side: the app's connection there ran the read of that slug.
+    with open(standby.logfile) as log:
+        lines = log.read().splitlines()
+    assert any(line.startswith(APPLICATION_NAME) and slug in line for line in lines)
+
+
+def test_with_replay_paused_a_writer_reads_its_write_while_others_may_read_the_standby(
+    servers, app
+):
+    primary, standby, _ = servers
+    writer = sign_up(app, "paused_writer")
+    reader = sign_up(app, "paused_reader")
+    replayed_up_to_primary(primary, standby)
+    standby.psql("SELECT pg_wal_replay_pause()")
+    try:
+        slug = publish(app, writer, "Not on the standby yet")
+        status, article, database = call(app, "GET", f"/api/articles/{slug}", writer)
+        assert (status, database) == (200, "primary")
+        assert article["article"]["title"] == "Not on the standby yet"
+
+        status, page, database = call(app, "GET", "/api/articles?limit=100", reader)
+        assert (status, database) == (200, standby_name(standby))
+        assert slug not in [item["slug"] for item in page["articles"]]  # stale for others: allowed
+    finally:
+        standby.psql("SELECT pg_wal_replay_resume()")
+
+
+def test_a_stopped_standby_costs_no_error_and_is_used_again_when_back(servers, app):
+    primary, standby, _ = servers
+    token = sign_up(app, "outage_reader")
+    replayed_up_to_primary(primary, standby)
+    assert call(app, "GET", "/api/articles", token)[2] == standby_name(standby)
+
+    standby.stop()
+    try:
+        answers = [
+            call(app, "GET", path, token)
+            for _ in range(10)
+            for path in ("/api/articles?limit=20", "/api/tags", "/api/user")
+        ]
+        assert [status for status, _, _ in answers] == [200] * len(answers)
+        assert {database for _, _, database in answers} == {"primary"}
+    finally:
+        standby.start()
+
+    deadline = time.monotonic() + 20
+    served_by = None
+    while time.monotonic() < deadline and served_by != standby_name(standby):
+        status, _, served_by = call(app, "GET", "/api/articles", token)
+        assert status == 200
+        time.sleep(0.2)
+    assert served_by == standby_name(standby)
+
+
+def test_the_conformance_suite_passes_through_pgbouncer_in_transaction_mode(servers):
+    require(SUITE.joinpath("run.sh").exists(), f"the RealWorld suite is not at {SUITE}")
+    primary, _, bouncer = servers
+    database = primary.create_database(f"myapp_conformance_{uuid.uuid4().hex[:8]}").rsplit("/", 1)[1]
+    environ = app_environ(bouncer, "unused")
+    environ["MYAPP_DATABASE_URL"] = bouncer.url(database)
+    with AppServer("production.ini", environ=environ) as server:
+        result = subprocess.run(["bash", SUITE / "run.sh", server.base], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:] + server.output()[-3000:]
+        errors = [line for line in server.output().splitlines() if " ERROR " in line]
+        assert errors == []
