@@ -16,19 +16,24 @@ import time
 from .cluster import START_TIMEOUT, _run_as, free_port, require
 
 BINARY = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+MISSING = "PgBouncer is not installed (scripts/install-pgbouncer.sh)"
+
+
+def installed():
+    return os.access(BINARY, os.X_OK)
 
 
 class PgBouncer:
-    """``pgbouncer`` on 127.0.0.1:<free port>, every database forwarded to ``cluster``.
+    """``pgbouncer`` on 127.0.0.1:<free port>, every database forwarded to the server
+    at ``host``:``port`` (user ``postgres``, trust: the test clusters and the CI server).
 
     ``pool_size`` server connections per database and user, shared by up to
     ``max_client_conn`` clients: transaction pooling hands each transaction
     whichever server connection is free.
     """
 
-    def __init__(self, cluster, pool_size=4, max_client_conn=200):
-        require(os.access(BINARY, os.X_OK), "PgBouncer is not installed (scripts/install-pgbouncer.sh)")
-        self.cluster = cluster
+    def __init__(self, port, host="127.0.0.1", pool_size=4, max_client_conn=200):
+        require(installed(), MISSING)
         self.user_kwargs, uid, gid = _run_as()
         self.base = tempfile.mkdtemp(prefix="myapp-pgbouncer-")
         if uid is not None:
@@ -41,7 +46,7 @@ class PgBouncer:
         with open(self.config, "w") as config:
             config.write(
                 f"""[databases]
-* = host=127.0.0.1 port={cluster.port}
+* = host={host} port={port}
 
 [pgbouncer]
 listen_addr = 127.0.0.1
