@@ -51,6 +51,15 @@ def require(condition, reason):
     pytest.skip(reason)
 
 
+def file_tail(path, lines=40):
+    """The last ``lines`` lines of a server's log, for a failing test's report."""
+    try:
+        with open(path) as log:
+            return "".join(log.readlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -203,11 +212,7 @@ class PostgresCluster:
         return self.url(name)
 
     def log_tail(self, lines=40):
-        try:
-            with open(self.logfile) as log:
-                return "".join(log.readlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return file_tail(self.logfile, lines)
 
 
 # --- streaming replication ----------------------------------------------------------

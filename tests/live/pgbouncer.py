@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 
-from .cluster import START_TIMEOUT, _run_as, free_port, require
+from .cluster import START_TIMEOUT, _run_as, file_tail, free_port, require
 
 BINARY = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 MISSING = "PgBouncer is not installed (scripts/install-pgbouncer.sh)"
@@ -91,11 +91,7 @@ logfile = {self.logfile}
                 self.process.wait()
 
     def log_tail(self, lines=40):
-        try:
-            with open(self.logfile) as log:
-                return "".join(log.readlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return file_tail(self.logfile, lines)
 
     def __enter__(self):
         try:
