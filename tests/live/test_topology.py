@@ -107,6 +107,17 @@ def standby_name(standby):
     return f"127.0.0.1:{standby.port}"
 
 
+def metric(server, name, **labels):
+    """One sample of the app's /metrics (the tests reach it from loopback), 0 when absent."""
+    status, _, body = server.request("GET", "/metrics")
+    assert status == 200
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    for line in body.decode().splitlines():
+        if line.startswith(f"{name}{{{wanted}}} "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def test_reads_are_served_by_the_standby_and_writes_by_the_primary(servers, app):
     primary, standby, _ = servers
     token = sign_up(app, "topo_writer")
@@ -133,6 +144,8 @@ def test_with_replay_paused_a_writer_reads_its_write_while_others_may_read_the_s
     writer = sign_up(app, "paused_writer")
     reader = sign_up(app, "paused_reader")
     replayed_up_to_primary(primary, standby)
+    behind = {"replica": standby_name(standby), "reason": "behind_client"}
+    fallbacks = metric(app, "myapp_replica_fallbacks_total", **behind)
     standby.psql("SELECT pg_wal_replay_pause()")
     try:
         slug = publish(app, writer, "Not on the standby yet")
@@ -143,6 +156,7 @@ def test_with_replay_paused_a_writer_reads_its_write_while_others_may_read_the_s
         status, page, database = call(app, "GET", "/api/articles?limit=100", reader)
         assert (status, database) == (200, standby_name(standby))
         assert slug not in [item["slug"] for item in page["articles"]]  # stale for others: allowed
+        assert metric(app, "myapp_replica_fallbacks_total", **behind) == fallbacks + 1
     finally:
         standby.psql("SELECT pg_wal_replay_resume()")
 
@@ -162,6 +176,9 @@ def test_a_stopped_standby_costs_no_error_and_is_used_again_when_back(servers, a
         ]
         assert [status for status, _, _ in answers] == [200] * len(answers)
         assert {database for _, _, database in answers} == {"primary"}
+        down = {"replica": standby_name(standby), "reason": "down"}
+        assert metric(app, "myapp_replica_fallbacks_total", **down) >= len(answers)
+        assert metric(app, "myapp_replica_lag_seconds", replica=standby_name(standby)) == -1
     finally:
         standby.start()
 
@@ -172,6 +189,7 @@ def test_a_stopped_standby_costs_no_error_and_is_used_again_when_back(servers, a
         assert status == 200
         time.sleep(0.2)
     assert served_by == standby_name(standby)
+    assert metric(app, "myapp_replica_lag_seconds", replica=standby_name(standby)) >= 0
 
 
 def test_behind_pgbouncer_no_statement_is_prepared_whatever_else_asks(servers):
