@@ -8,8 +8,9 @@
 - Prometheus metrics at ``GET /metrics`` for the networks in
   ``myapp.metrics_allowed_networks`` (myapp.observability.metrics).
 
-``myapp.observability = false`` turns off the access log, the headers and
-the request metrics (to measure their cost side by side); ``/metrics`` stays.
+``myapp.observability = false`` turns off the access log, the headers, the
+request and pool metrics (to measure their cost side by side); ``/metrics``
+stays, with the replica metrics.
 """
 
 from pyramid.config import PHASE3_CONFIG
@@ -26,11 +27,11 @@ def includeme(config):
     settings = config.get_settings()
     config.include(".metrics")
     registry = config.registry
+    if not asbool(settings.get("myapp.observability", True)):
+        return
     watch_pool(registry["dbsession_factory"].kw["bind"], "primary")
     for replica in registry["read_router"].replicas:
         watch_pool(replica.engine, replica.name)
-    if not asbool(settings.get("myapp.observability", True)):
-        return
     install_log_record_factory()
     time_statements()
     config.add_tween("myapp.observability.access.attempt_tween_factory")

@@ -89,11 +89,12 @@ def finish(record, environ, response):
             f"app;dur={(elapsed - record.db_seconds) * 1000:.1f}"
         )
 
-    metrics.REQUEST_SECONDS.labels(route_name or "none", metrics.status_class(status)).observe(
-        elapsed
-    )
     kind = "none" if database is None else "primary" if database == "primary" else "replica"
-    metrics.TRANSACTIONS.labels(outcome, kind).inc()
+    request_seconds, transactions = metrics.request_series(
+        route_name or "none", status, outcome, kind
+    )
+    request_seconds.observe(elapsed)
+    transactions.inc()
     if record.retries:
         metrics.RETRIES.inc()
 
