@@ -22,7 +22,13 @@ from myapp import make_config
 
 from ..conftest import BASE_SETTINGS, migrate
 from ..helpers import auth, create_article, register
-from .cluster import REPLICATION_SETTINGS, PostgresCluster, replayed_up_to_primary, standby_of
+from .cluster import (
+    REPLICATION_SETTINGS,
+    PostgresCluster,
+    free_port,
+    replayed_up_to_primary,
+    standby_of,
+)
 from .pgbouncer import PgBouncer
 from .server import AppServer, production_environ
 
@@ -221,3 +227,16 @@ def test_behind_pgbouncer_no_statement_is_prepared_whatever_else_asks(servers):
             list(pool.map(client, range(4)))
     finally:
         wsgi_app.registry["dbsession_factory"].kw["bind"].dispose()
+
+
+def test_without_redis_signed_in_reads_use_the_primary_and_nothing_fails(servers):
+    """Where a user's last write is unknown, their reads go to the primary."""
+    primary, standby, bouncer = servers
+    environ = app_environ(bouncer, "unused", [standby.url(DATABASE)])
+    environ["MYAPP_REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    with AppServer("production.ini", environ=environ) as server:
+        token = sign_up(server, "no_redis")
+        replayed_up_to_primary(primary, standby)
+        assert call(server, "GET", "/api/user", token)[::2] == (200, "primary")
+        assert call(server, "GET", "/api/articles")[::2] == (200, standby_name(standby))
+        assert "cannot record write positions in Redis" in server.output()
