@@ -101,25 +101,28 @@ def finish(record, environ, response):
     if ACCESS_LOG.isEnabledFor(logging.INFO):
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         user_id = request.claimed_user_id if request is not None else None
-        ACCESS_LOG.info(
-            orjson.dumps(
-                {
-                    "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
-                    .replace("+00:00", "Z"),
-                    "request_id": record.request_id,
-                    "method": method,
-                    "route": route_name,
-                    "path": path[:MAX_LOGGED_PATH],
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "db_ms": round(record.db_seconds * 1000, 2),
-                    "sql": record.statements,
-                    "tx": outcome,
-                    "retries": record.retries,
-                    "db": database,
-                    "user_id": user_id,
-                }
-            ).decode()
+        line = orjson.dumps(
+            {
+                "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z"),
+                "request_id": record.request_id,
+                "method": method,
+                "route": route_name,
+                "path": path[:MAX_LOGGED_PATH],
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+                "db_ms": round(record.db_seconds * 1000, 2),
+                "sql": record.statements,
+                "tx": outcome,
+                "retries": record.retries,
+                "db": database,
+                "user_id": user_id,
+            }
+        ).decode()
+        # handle() a record made here: Logger.info would walk the stack to find
+        # its caller, which the line does not print.
+        ACCESS_LOG.handle(
+            ACCESS_LOG.makeRecord(ACCESS_LOG.name, logging.INFO, __file__, 0, line, None, None)
         )
 
 

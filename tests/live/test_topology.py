@@ -113,6 +113,18 @@ def standby_name(standby):
     return f"127.0.0.1:{standby.port}"
 
 
+def read_until_served_by(server, database, token=None, timeout=20):
+    """Read (every answer 200) until ``database`` serves a read or ``timeout`` passes;
+    the database that served the last read."""
+    deadline = time.monotonic() + timeout
+    served_by = None
+    while time.monotonic() < deadline and served_by != database:
+        time.sleep(0.2)
+        status, _, served_by = call(server, "GET", "/api/articles", token)
+        assert status == 200
+    return served_by
+
+
 def metric(server, name, **labels):
     """One sample of the app's /metrics (the tests reach it from loopback), 0 when absent."""
     status, _, body = server.request("GET", "/metrics")
@@ -188,13 +200,7 @@ def test_a_stopped_standby_costs_no_error_and_is_used_again_when_back(servers, a
     finally:
         standby.start()
 
-    deadline = time.monotonic() + 20
-    served_by = None
-    while time.monotonic() < deadline and served_by != standby_name(standby):
-        status, _, served_by = call(app, "GET", "/api/articles", token)
-        assert status == 200
-        time.sleep(0.2)
-    assert served_by == standby_name(standby)
+    assert read_until_served_by(app, standby_name(standby), token) == standby_name(standby)
     assert metric(app, "myapp_replica_lag_seconds", replica=standby_name(standby)) >= 0
 
 
@@ -240,3 +246,23 @@ def test_without_redis_signed_in_reads_use_the_primary_and_nothing_fails(servers
         assert call(server, "GET", "/api/user", token)[::2] == (200, "primary")
         assert call(server, "GET", "/api/articles")[::2] == (200, standby_name(standby))
         assert "cannot record write positions in Redis" in server.output()
+
+
+def test_a_standby_lagging_past_the_bound_is_skipped_until_it_catches_up(servers):
+    primary, standby, bouncer = servers
+    environ = app_environ(bouncer, f"myapp-test-{uuid.uuid4().hex[:8]}", [standby.url(DATABASE)])
+    environ["MYAPP_REPLICA_MAX_LAG_SECONDS"] = "1"
+    lagging = {"replica": standby_name(standby), "reason": "lagging"}
+    with AppServer("production.ini", environ=environ) as server:
+        token = sign_up(server, "lag_writer")
+        replayed_up_to_primary(primary, standby)
+        assert call(server, "GET", "/api/articles")[::2] == (200, standby_name(standby))
+        standby.psql("SELECT pg_wal_replay_pause()")
+        try:
+            publish(server, token, "Received, not replayed")
+            time.sleep(2.5)  # past the 1 s bound, and past the 1 s health-check interval
+            assert call(server, "GET", "/api/articles")[::2] == (200, "primary")
+            assert metric(server, "myapp_replica_fallbacks_total", **lagging) >= 1
+        finally:
+            standby.psql("SELECT pg_wal_replay_resume()")
+        assert read_until_served_by(server, standby_name(standby)) == standby_name(standby)
