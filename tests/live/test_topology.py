@@ -27,6 +27,7 @@ from .cluster import (
     PostgresCluster,
     free_port,
     replayed_up_to_primary,
+    require,
     standby_of,
 )
 from .pgbouncer import PgBouncer
@@ -63,8 +64,16 @@ def app_environ(bouncer, namespace, replicas=()):
     )
 
 
+def redis_is_up():
+    try:
+        return redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping()
+    except redis.RedisError:
+        return False
+
+
 @pytest.fixture(scope="module")
 def app(servers):
+    require(redis_is_up(), "Redis is not running at 127.0.0.1:6379 (read-your-writes keeps positions there)")
     primary, standby, bouncer = servers
     namespace = f"myapp-test-{uuid.uuid4().hex[:8]}"
     environ = app_environ(bouncer, namespace, [standby.url(DATABASE)])
