@@ -118,8 +118,10 @@ def get_tm_session(session_factory, transaction_manager, request=None, bind=None
 def request_dbsession(request):
     """``request.dbsession``: created on first access, closed when the request ends."""
     registry = request.registry
-    bind = None
-    if request.method not in SAFE_METHODS:
+    if request.method in SAFE_METHODS:
+        # myapp.replication: a read-only transaction, on a replica when one fits.
+        bind = registry["dbsession_read_bind"](request)
+    else:
         bind = registry["dbsession_write_bind"]
     dbsession = get_tm_session(registry["dbsession_factory"], request.tm, request, bind)
     # pyramid_tm has finished (commit or abort) by the time finished callbacks
@@ -214,4 +216,6 @@ def includeme(config):
     config.registry["dbsession_write_bind"] = engine.execution_options(
         sqlite_begin="IMMEDIATE"
     )
+    # The factory's own engine until myapp.replication chooses per request.
+    config.registry["dbsession_read_bind"] = lambda request: None
     config.add_request_method(request_dbsession, "dbsession", reify=True)

@@ -3,7 +3,9 @@
 A setting written ``env:NAME`` in an ini file is replaced by the value of the
 environment variable NAME. production.ini keeps its database URL and every
 secret that way, so none of them is written in a file; the application refuses
-to start when such a variable is unset or empty.
+to start when such a variable is unset or empty. A setting written
+``env-optional:NAME`` is optional: empty when NAME is unset (e.g. the read
+replicas, MYAPP_REPLICA_URLS).
 """
 
 import os
@@ -11,6 +13,7 @@ import os
 from pyramid.exceptions import ConfigurationError
 
 ENV_PREFIX = "env:"
+OPTIONAL_ENV_PREFIX = "env-optional:"
 
 
 def resolve_settings(settings, environ=None):
@@ -19,7 +22,9 @@ def resolve_settings(settings, environ=None):
     resolved = dict(settings)
     missing = []
     for key, value in settings.items():
-        if isinstance(value, str) and value.startswith(ENV_PREFIX):
+        if isinstance(value, str) and value.startswith(OPTIONAL_ENV_PREFIX):
+            resolved[key] = environ.get(value[len(OPTIONAL_ENV_PREFIX):].strip(), "")
+        elif isinstance(value, str) and value.startswith(ENV_PREFIX):
             name = value[len(ENV_PREFIX):].strip()
             if environ.get(name):
                 resolved[key] = environ[name]

@@ -17,6 +17,10 @@ whatever happened.
 - PostgreSQL: a new database on the server of ``MYAPP_TEST_DATABASE_URL``,
   served with production.ini (its settings come from the environment).
   Skipped, as by ``make test``, when the variable is unset.
+- PostgreSQL through PgBouncer (conformance only): the same, with a PgBouncer
+  of its own in transaction pooling mode between pserve and the server
+  (``scripts/install-pgbouncer.sh``; skipped without it unless
+  ``MYAPP_REQUIRE_LIVE=1``).
 
 Exits 1 when a check failed on either database. Run it with the project's
 virtualenv: ``make conformance``, ``make fuzz`` (``.ci/run`` runs both, after
@@ -42,6 +46,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.live.pgbouncer
 BIN = Path(sys.executable).parent  # the virtualenv running this script
 SUITE = Path(os.environ.get("REALWORLD_SUITE", ROOT.parent / "shared" / "realworld"))
 START_TIMEOUT = 30
@@ -75,6 +80,23 @@ def postgresql_database(server_url):
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@contextmanager
+def pgbouncer_database(server_url):
+    """production.ini on a new database, through a PgBouncer of its own in transaction mode."""
+    from tests.live.pgbouncer import PgBouncer
+
+    server = make_url(server_url)
+    with postgresql_database(server_url) as (ini, config_vars, environ), PgBouncer(
+        server.port or 5432, host=server.host or "127.0.0.1"
+    ) as bouncer:
+        database = make_url(environ["MYAPP_DATABASE_URL"]).database
+        yield ini, config_vars, {
+            **environ,
+            "MYAPP_DATABASE_URL": bouncer.url(database),
+            "MYAPP_DB_BEHIND_PGBOUNCER": "true",
+        }
 
 
 def free_port():
@@ -166,6 +188,16 @@ def run_checks(label, database, checks):
     return passed
 
 
+def pgbouncer_run(server_url):
+    """The PgBouncer run, or None (skipped) without PgBouncer unless MYAPP_REQUIRE_LIVE=1."""
+    from tests.live.pgbouncer import MISSING, installed
+
+    if installed() or os.environ.get("MYAPP_REQUIRE_LIVE") == "1":
+        return ("PostgreSQL through PgBouncer", pgbouncer_database(server_url), ["conformance"])
+    print(f"PostgreSQL through PgBouncer skipped: {MISSING}")
+    return None
+
+
 def main(argv=sys.argv):
     checks = argv[1:] or list(CHECKS)
     unknown = set(checks) - set(CHECKS)
@@ -174,17 +206,20 @@ def main(argv=sys.argv):
     sys.stdout.reconfigure(line_buffering=True)  # in order with the subprocesses' output
     # Turn a CI runner's SIGTERM into an exception, so servers and databases are cleaned up.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    runs = [("SQLite", sqlite_database())]
+    runs = [("SQLite", sqlite_database(), checks)]
     server_url = os.environ.get("MYAPP_TEST_DATABASE_URL")
     if server_url:
-        runs.append(("PostgreSQL", postgresql_database(server_url)))
+        runs.append(("PostgreSQL", postgresql_database(server_url), checks))
+        # Transaction pooling: the conformance suite only (the fuzzer adds nothing there).
+        if "conformance" in checks:
+            runs.append(pgbouncer_run(server_url))
     else:
         print("PostgreSQL skipped: MYAPP_TEST_DATABASE_URL is unset")
     results = {}
-    for label, database in runs:
+    for label, database, run_checks_here in filter(None, runs):
         started = time.monotonic()
         try:
-            passed = run_checks(label, database, checks)
+            passed = run_checks(label, database, run_checks_here)
         except Exception:  # a failed migration or an unreachable server: report, go on
             traceback.print_exc()
             passed = False

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import sqlalchemy as sa
+from pyramid.request import Request
 from pyramid.scripting import prepare
 
 from myapp import demo
@@ -16,8 +17,9 @@ ALL_TAGS = {tag for *_, tags, _ in demo.ARTICLES for tag in tags}
 
 
 def load(app):
-    """Load the demo data as the command does: the app's own request.tm and dbsession."""
-    with prepare(registry=app.registry) as env:
+    """Load the demo data as the command does: the app's own request.tm and dbsession,
+    of a writing request (a GET would read in a read-only transaction on PostgreSQL)."""
+    with prepare(request=Request.blank("/", method="POST"), registry=app.registry) as env:
         return load_demo(env)
 
 

@@ -13,8 +13,8 @@ from myapp.openapi.document import OPERATIONS
 
 from .contract import check_response
 
-#: Routes that serve the documentation itself, not the API.
-DOCUMENTATION_ROUTES = {"openapi", "docs", "__docs/static/"}
+#: Not API endpoints: the document itself, its viewer, and the operators' metrics.
+DOCUMENTATION_ROUTES = {"openapi", "docs", "__docs/static/", "metrics"}
 
 
 def normalised(pattern):

@@ -51,6 +51,15 @@ def require(condition, reason):
     pytest.skip(reason)
 
 
+def file_tail(path, lines=40):
+    """The last ``lines`` lines of a server's log, for a failing test's report."""
+    try:
+        with open(path) as log:
+            return "".join(log.readlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -224,8 +233,48 @@ class PostgresCluster:
         return self.url(name)
 
     def log_tail(self, lines=40):
-        try:
-            with open(self.logfile) as log:
-                return "".join(log.readlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return file_tail(self.logfile, lines)
+
+
+# --- streaming replication ----------------------------------------------------------
+
+#: Settings of a primary that standbys replicate from (wal_level=replica is
+#: PostgreSQL's default; kept here so that the intent is written down).
+REPLICATION_SETTINGS = {"wal_level": "replica", "max_wal_senders": "5", "wal_keep_size": "'64MB'"}
+
+
+def standby_of(primary, name="standby", settings=None):
+    """A started streaming standby of the running ``primary`` (``pg_basebackup -R``).
+
+    Its own temporary folder and free port, ``settings`` added to its
+    postgresql.conf; ``destroy()`` it at the end. The
+    primary's trust rules (initdb ``--auth=trust``) already admit replication
+    connections from 127.0.0.1.
+    """
+    standby = PostgresCluster(name, settings={"hot_standby": "on", **(settings or {})})
+    try:
+        standby.run(
+            "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+            "-D", standby.datadir, "-R", "-X", "stream", "--no-sync", "--checkpoint=fast",
+        )
+        # The copied postgresql.conf carries the primary's folder and port: the
+        # lines appended here win.
+        standby.configure(standby.settings)
+        return standby.start()
+    except BaseException:
+        standby.destroy()
+        raise
+
+
+def replayed_up_to_primary(primary, standby, timeout=START_TIMEOUT):
+    """Wait until ``standby`` has replayed everything ``primary`` has written so far."""
+    target = primary.psql("SELECT pg_current_wal_lsn()")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        caught_up = standby.psql(
+            f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"
+        )
+        if caught_up == "t":
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{standby.name} did not replay up to {target} within {timeout} s")

@@ -1,0 +1,44 @@
+"""An operator's view of every request: access log, Server-Timing, X-Request-ID, metrics.
+
+- ``myapp.access`` logs one JSON line per request (myapp.observability.access).
+- Responses carry ``Server-Timing: db;dur=…, app;dur=…`` (milliseconds) and
+  ``X-Request-ID``: the client's when well formed (1-128 characters among
+  letters, digits and ``._:@/+=-``), else a new one. Every log line written
+  while serving the request carries it as ``%(request_id)s``.
+- Prometheus metrics at ``GET /metrics`` for the networks in
+  ``myapp.metrics_allowed_networks`` (myapp.observability.metrics).
+
+``myapp.observability = false`` turns off the access log, the headers, the
+request and pool metrics (to measure their cost side by side); ``/metrics``
+stays, with the replica metrics.
+"""
+
+from pyramid.config import PHASE3_CONFIG
+from pyramid.interfaces import IExecutionPolicy
+from pyramid.router import default_execution_policy
+from pyramid.settings import asbool
+
+from .access import observed, time_statements
+from .context import install_log_record_factory
+from .metrics import watch_pool
+
+
+def includeme(config):
+    settings = config.get_settings()
+    config.include(".metrics")
+    registry = config.registry
+    if not asbool(settings.get("myapp.observability", True)):
+        return
+    watch_pool(registry["dbsession_factory"].kw["bind"], "primary")
+    for replica in registry["read_router"].replicas:
+        watch_pool(replica.engine, replica.name)
+    install_log_record_factory()
+    time_statements()
+    config.add_tween("myapp.observability.access.attempt_tween_factory")
+
+    def wrap_execution_policy():
+        # After pyramid_retry has registered its policy (an action of the default order).
+        policy = registry.queryUtility(IExecutionPolicy, default=default_execution_policy)
+        registry.registerUtility(observed(policy), IExecutionPolicy)
+
+    config.action(None, wrap_execution_policy, order=PHASE3_CONFIG + 1)

@@ -1,0 +1,44 @@
+"""Running behind PgBouncer in transaction pooling mode (``myapp.db_behind_pgbouncer``).
+
+In transaction mode each transaction may run on a different server
+connection, so nothing may outlive a transaction on the server side:
+
+- psycopg's server-side prepared statements (``prepare_threshold``) are
+  named statements kept by one server connection; the next transaction may
+  not find them ("prepared statement does not exist"). Debian 12's
+  PgBouncer (1.18) cannot track them (``max_prepared_statements`` came in
+  1.21), so with this setting every connection the application opens,
+  primary and replicas, is made with ``prepare_threshold=None`` whatever
+  another setting asked for.
+- Session-level ``SET``s would leak to other clients' transactions or be
+  lost. The application makes none: read-only transactions are
+  ``BEGIN READ ONLY`` and isolation comes with each ``BEGIN``.
+- libpq's startup ``options`` parameter (e.g. ``-c statement_timeout=...``)
+  is refused by PgBouncer unless its ``ignore_startup_parameters`` lists
+  ``options``, and then it is ignored: set such budgets on the database role
+  instead (``ALTER ROLE myapp SET statement_timeout = '5s'``), which every
+  server connection PgBouncer opens picks up.
+"""
+
+from pyramid.settings import asbool
+from sqlalchemy import event
+
+
+def without_prepared_statements(engine):
+    """Make every new connection of ``engine`` send its statements unprepared."""
+
+    @event.listens_for(engine, "do_connect")
+    def _no_prepared_statements(dialect, connection_record, cargs, cparams):
+        cparams["prepare_threshold"] = None
+
+
+def includeme(config):
+    settings = config.get_settings()
+    if not asbool(settings.get("myapp.db_behind_pgbouncer", False)):
+        return
+    registry = config.registry
+    engines = [registry["dbsession_factory"].kw["bind"]]
+    engines += [replica.engine for replica in registry["read_router"].replicas]
+    for engine in engines:
+        if engine.dialect.driver == "psycopg":
+            without_prepared_statements(engine)
