@@ -24,9 +24,9 @@ and replaying a wait that used its whole budget would only use it again.
 
 How the server-side timeouts reach PostgreSQL (``myapp.db.timeouts_via``):
 
-- ``startup`` (default): the libpq ``options`` startup parameter
+- ``startup`` (default without PgBouncer): the libpq ``options`` startup parameter
   (``-c statement_timeout=...``), set once per connection, free per request.
-- ``transaction``: one ``SELECT set_config(..., true)`` at the start of each
+- ``transaction`` (default with ``myapp.db_behind_pgbouncer``): one ``SELECT set_config(..., true)`` at the start of each
   transaction (``SET LOCAL``). For PgBouncer in transaction mode, which rejects
   the ``options`` startup parameter and would leak session-level SETs between
   clients; it costs one statement per transaction. (Alternatively keep
@@ -43,6 +43,7 @@ import psycopg
 import psycopg.errors
 from psycopg.connection import _WAIT_INTERVAL
 from pyramid.exceptions import ConfigurationError
+from pyramid.settings import asbool
 from sqlalchemy import event
 
 #: The request's deadline (``time.monotonic()`` seconds), or None outside requests.
@@ -74,7 +75,9 @@ SERVER_SETTINGS = {
 def timeout_settings(settings, prefix="myapp.db."):
     """The budgets (seconds, floats) and the mechanism named by ``settings``."""
     budgets = {name: float(settings.get(prefix + name, default)) for name, default in DEFAULTS.items()}
-    via = settings.get(prefix + "timeouts_via", "startup")
+    # PgBouncer in transaction mode refuses the startup parameter: SET LOCAL there.
+    behind_pgbouncer = asbool(settings.get("myapp.db_behind_pgbouncer", False))
+    via = settings.get(prefix + "timeouts_via") or ("transaction" if behind_pgbouncer else "startup")
     if via not in MECHANISMS:
         raise ConfigurationError(f"{prefix}timeouts_via must be one of {MECHANISMS}, not {via!r}")
     return budgets, via

@@ -3,7 +3,7 @@
 ``request.user`` loads the user from the database (myapp.security); choosing a
 database for the request (myapp.replication) and logging it
 (myapp.observability) must happen without that query. Only the token's
-signature and expiry are checked here.
+signature and expiry are checked here (not revocation: that needs the user's row).
 """
 
 from .security import presented_token
@@ -14,7 +14,8 @@ def claimed_user_id(request):
     token = presented_token(request)
     if not token:
         return None
-    return request.registry["tokens"].user_id(token)
+    identity = request.registry["tokens"].identity(token)
+    return identity.user_id if identity is not None else None
 
 
 def includeme(config):

@@ -15,9 +15,9 @@ connection, so nothing may outlive a transaction on the server side:
   ``BEGIN READ ONLY`` and isolation comes with each ``BEGIN``.
 - libpq's startup ``options`` parameter (e.g. ``-c statement_timeout=...``)
   is refused by PgBouncer unless its ``ignore_startup_parameters`` lists
-  ``options``, and then it is ignored: set such budgets on the database role
-  instead (``ALTER ROLE myapp SET statement_timeout = '5s'``), which every
-  server connection PgBouncer opens picks up.
+  ``options``, and then it is ignored: with this setting the time budgets are
+  set per transaction instead (``SET LOCAL``, myapp.db_timeouts), or set them
+  on the database role (``ALTER ROLE myapp SET statement_timeout = '5s'``).
 """
 
 from pyramid.settings import asbool
@@ -27,9 +27,10 @@ from sqlalchemy import event
 def without_prepared_statements(engine):
     """Make every new connection of ``engine`` send its statements unprepared."""
 
-    @event.listens_for(engine, "do_connect")
-    def _no_prepared_statements(dialect, connection_record, cargs, cparams):
-        cparams["prepare_threshold"] = None
+    @event.listens_for(engine, "connect")
+    def _no_prepared_statements(dbapi_connection, connection_record):
+        # Set on the open connection, so it wins over any connect argument.
+        dbapi_connection.prepare_threshold = None
 
 
 def includeme(config):

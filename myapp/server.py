@@ -43,6 +43,14 @@ worker_class = "myapp.server.ThreadWorker"
 control_socket_disable = True
 
 
+def child_exit(server, worker):
+    """gunicorn hook: an exited worker's live gauges leave /metrics (multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 class AnonymousResponse(gunicorn_wsgi.Response):
     """gunicorn's response without its ``Server`` header."""
 

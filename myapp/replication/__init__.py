@@ -27,14 +27,14 @@ Redis: two round trips after the commit. Without replicas none of this runs.
 
 import itertools
 import logging
-import os
 
 import pyramid_retry
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
-from ..db import SAFE_METHODS, get_engine
+from .. import db_timeouts
+from ..db import SAFE_METHODS, get_request_engine
 from ..observability.metrics import REPLICA_FALLBACKS
 from .positions import WritePositions
 from .replicas import Replica, parse_lsn
@@ -127,14 +127,10 @@ def replica_name(url):
 
 
 def make_replica(settings, url):
-    """A Replica whose engine has the primary's pool settings and a short connect timeout."""
-    engine = get_engine({**settings, "sqlalchemy.url": url})
+    """A Replica whose engine has the primary's pool settings and time budgets."""
+    budgets, via = db_timeouts.timeout_settings(settings)
+    engine = get_request_engine({**settings, "sqlalchemy.url": url}, budgets, via)
     name = replica_name(url)
-    timeout = setting(settings, "myapp.replica_connect_timeout_seconds", 2, int)
-
-    @event.listens_for(engine, "do_connect")
-    def _bounded_connect(dialect, connection_record, cargs, cparams):
-        cparams.setdefault("connect_timeout", timeout)
 
     replica = Replica(
         name,
@@ -153,8 +149,6 @@ def make_replica(settings, url):
             replica.mark_down(context.original_exception)
             pyramid_retry.mark_error_retryable(context.sqlalchemy_exception)
 
-    # A worker forked from a process that had opened connections must not share them.
-    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     return replica
 
 
@@ -175,6 +169,8 @@ def includeme(config):
     primary = factory.kw["bind"]
     urls = setting(settings, "myapp.replica_urls", "").split()
     replicas = [make_replica(settings, url) for url in urls]
+    # Forked workers drop inherited connections of these too (myapp.db).
+    registry.setdefault("engines", []).extend(replica.engine for replica in replicas)
     positions = None
     if replicas:
         max_lag = setting(settings, "myapp.replica_max_lag_seconds", 30.0, float)

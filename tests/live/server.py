@@ -50,6 +50,10 @@ class AppServer:
         self.base = f"http://127.0.0.1:{self.port}"
         self.config_vars = {**(config_vars or {}), "http_listen": f"127.0.0.1:{self.port}"}
         self.environ = {**os.environ, **(environ or {})}
+        # As production is deployed (README): the worker processes of one server
+        # share an empty metrics folder, so /metrics sums them all.
+        self.metrics_dir = tempfile.TemporaryDirectory(prefix="myapp-metrics-")
+        self.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", self.metrics_dir.name)
         self.migrate = migrate
         self.log = tempfile.NamedTemporaryFile("w+", prefix="myapp-server-", suffix=".log")
         self.process = None
@@ -109,6 +113,7 @@ class AppServer:
     def __exit__(self, *exc_info):
         self.stop()
         self.log.close()
+        self.metrics_dir.cleanup()
 
     # --- requests ---------------------------------------------------------------------
 
