@@ -4,7 +4,8 @@ import re
 import secrets
 import unicodedata
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import forbidden
 from ..models import utcnow
@@ -105,15 +106,26 @@ def delete_article(dbsession, user, article):
     dbsession.flush()
 
 
-def favorite(dbsession, user, article):
-    """Idempotent: favoriting twice leaves one favorite."""
-    if dbsession.get(Favorite, (user.id, article.id)) is None:
-        dbsession.add(Favorite(user_id=user.id, article_id=article.id))
-        dbsession.flush()
+#: INSERT with ON CONFLICT, per dialect.
+UPSERT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-def unfavorite(dbsession, user, article):
-    existing = dbsession.get(Favorite, (user.id, article.id))
-    if existing is not None:
-        dbsession.delete(existing)
-        dbsession.flush()
+def favorite(dbsession, user, article_id):
+    """Idempotent: favoriting twice leaves one favorite.
+
+    One statement, ``INSERT … ON CONFLICT DO NOTHING``: no read first, and no
+    unique-constraint race between two requests favoriting at once.
+    """
+    insert = UPSERT_INSERTS[dbsession.get_bind().dialect.name]
+    dbsession.execute(
+        insert(Favorite).values(user_id=user.id, article_id=article_id).on_conflict_do_nothing()
+    )
+
+
+def unfavorite(dbsession, user, article_id):
+    """Idempotent: one DELETE, which may find nothing."""
+    dbsession.execute(
+        delete(Favorite)
+        .where(Favorite.user_id == user.id, Favorite.article_id == article_id)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,42 +1,73 @@
-"""Comments: listed oldest first, in two statements whatever their number."""
+"""Comments: listed oldest first in one statement whatever their number."""
 
-from sqlalchemy import exists, literal, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import bindparam, exists, false, select
 
+from ..articles.queries import articles, follows, users
 from ..errors import forbidden, not_found
 from ..models import MAX_ID
-from ..users.models import Follow
 from .models import Comment
 
+comments = Comment.__table__
 
-def comment_rows(dbsession, viewer, *conditions):
-    """Rows of (Comment, following) with each comment's author loaded."""
-    following = literal(False)
-    if viewer is not None:
+
+def _comments_statement(signed_in):
+    """The article (so that a missing one is told from one without comments),
+    left-joined to its comments and their authors, with ``following``."""
+    following = false()
+    if signed_in:
         following = exists().where(
-            Follow.follower_id == viewer.id, Follow.followee_id == Comment.author_id
+            follows.c.follower_id == bindparam("viewer_id"),
+            follows.c.followee_id == comments.c.author_id,
         )
-    return dbsession.execute(
-        select(Comment, following.label("following"))
-        .join(Comment.author)
-        .options(contains_eager(Comment.author))
-        .where(*conditions)
-        .order_by(Comment.created_at, Comment.id)
-    ).all()
+    return (
+        select(
+            comments.c.id,
+            comments.c.created_at,
+            comments.c.updated_at,
+            comments.c.body,
+            users.c.username,
+            users.c.bio,
+            users.c.image,
+            following.label("following"),
+        )
+        .select_from(
+            articles.outerjoin(comments, comments.c.article_id == articles.c.id).outerjoin(
+                users, users.c.id == comments.c.author_id
+            )
+        )
+        .where(articles.c.slug == bindparam("slug"))
+        .order_by(comments.c.created_at, comments.c.id)
+    )
 
 
-def add_comment(dbsession, author, article, new_comment):
-    comment = Comment(body=new_comment.body, article_id=article.id, author_id=author.id)
+#: Built once: anonymous and signed-in.
+COMMENTS_STATEMENTS = {signed_in: _comments_statement(signed_in) for signed_in in (False, True)}
+
+
+def comments_of(dbsession, viewer, slug):
+    """Rows of the comments on the article ``slug``, each with its author's
+    columns and ``following``; 404 when there is no such article."""
+    params = {"slug": slug}
+    if viewer is not None:
+        params["viewer_id"] = viewer.id
+    rows = dbsession.execute(COMMENTS_STATEMENTS[viewer is not None], params).all()
+    if not rows:
+        raise not_found("article")
+    return [row for row in rows if row.id is not None]
+
+
+def add_comment(dbsession, author, article_id, new_comment):
+    comment = Comment(body=new_comment.body, article_id=article_id, author_id=author.id)
     dbsession.add(comment)
     dbsession.flush()
     return comment
 
 
-def delete_comment(dbsession, user, article, comment_id):
+def delete_comment(dbsession, user, article_id, comment_id):
     if comment_id > MAX_ID:
         raise not_found("comment")
     comment = dbsession.scalar(
-        select(Comment).where(Comment.id == comment_id, Comment.article_id == article.id)
+        select(Comment).where(Comment.id == comment_id, Comment.article_id == article_id)
     )
     if comment is None:
         raise not_found("comment")
