@@ -43,6 +43,8 @@ from zope.sqlalchemy.datamanager import (
     mark_changed,
 )
 
+from . import pool_check
+
 log = logging.getLogger(__name__)
 
 #: Methods that do not write; every other method takes SQLite's write lock up front.
@@ -61,6 +63,8 @@ def get_engine(settings, prefix="sqlalchemy."):
     engine = engine_from_config(settings, prefix)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+    else:
+        pool_check.install(engine)  # a ping without the round trip
     return engine
 
 

@@ -1,0 +1,36 @@
+"""A pooled connection the server ended is replaced at checkout (myapp.pool_check).
+
+The app runs without ``pool_pre_ping`` (as production.ini does): the check
+looks at the socket instead of sending a ping. Without it, the request after
+the server ended the pooled connection would fail (503).
+"""
+
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from .conftest import app_engine
+from .contract import ContractTestApp
+
+SETTLE_SECONDS = 5
+
+
+def test_a_connection_the_server_ended_is_replaced(make_app, backend, db_engine):
+    if backend != "postgresql":
+        pytest.skip("a PostgreSQL pool check")
+    app = make_app(**{"sqlalchemy.pool_size": "1", "sqlalchemy.max_overflow": "0"})
+    client = ContractTestApp(app)
+    client.get("/api/tags", status=200)
+    with app_engine(app).connect() as connection:  # the pool's one connection
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with db_engine.connect() as admin:
+        assert admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while time.monotonic() < deadline and admin.execute(
+            sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+        ).scalar():
+            time.sleep(0.05)
+    assert client.get("/api/tags", status=200).json == {"tags": []}
+    with app_engine(app).connect() as connection:
+        assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
