@@ -33,6 +33,7 @@ import logging
 
 import pyramid_retry
 import pyramid_tm
+from pyramid.settings import asbool
 from sqlalchemy import engine_from_config, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
@@ -60,6 +61,11 @@ pyramid_retry.mark_error_retryable(IntegrityError)
 
 def get_engine(settings, prefix="sqlalchemy."):
     """The Engine (and its pool) described by the ``sqlalchemy.*`` settings."""
+    settings = dict(settings)
+    pre_ping = prefix + "pool_pre_ping"
+    if pre_ping in settings:
+        # engine_from_config passes this one on as given: "false" would be true.
+        settings[pre_ping] = asbool(settings[pre_ping])
     engine = engine_from_config(settings, prefix)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)

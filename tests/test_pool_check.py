@@ -10,6 +10,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from myapp.db import get_engine
+
 from .conftest import app_engine
 from .contract import ContractTestApp
 
@@ -34,3 +36,20 @@ def test_a_connection_the_server_ended_is_replaced(make_app, backend, db_engine)
     assert client.get("/api/tags", status=200).json == {"tags": []}
     with app_engine(app).connect() as connection:
         assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+
+
+@pytest.mark.parametrize("setting, pings", [("false", 0), ("true", 2)])
+def test_pool_pre_ping_from_an_ini_string(database_url, setting, pings):
+    """``sqlalchemy.pool_pre_ping = false`` in an ini file means no ping (the
+    string "false" is not taken for true)."""
+    engine = get_engine({"sqlalchemy.url": database_url, "sqlalchemy.pool_pre_ping": setting})
+    sent = []
+    ping = engine.dialect.do_ping
+    engine.dialect.do_ping = lambda connection: sent.append(1) or ping(connection)
+    try:
+        for _ in range(3):  # the first checkout is of a fresh connection: no ping
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+    finally:
+        engine.dispose()
+    assert len(sent) == pings
