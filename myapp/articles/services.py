@@ -4,12 +4,13 @@ import re
 import secrets
 import unicodedata
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import forbidden
 from ..models import utcnow
 from .models import Article, ArticleTag, Favorite
+from .queries import articles
 
 MAX_SLUG_BASE = 80
 
@@ -110,22 +111,25 @@ def delete_article(dbsession, user, article):
 UPSERT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-def favorite(dbsession, user, article_id):
+def favorite(dbsession, user, slug):
     """Idempotent: favoriting twice leaves one favorite.
 
-    One statement, ``INSERT … ON CONFLICT DO NOTHING``: no read first, and no
-    unique-constraint race between two requests favoriting at once.
+    One statement, ``INSERT … SELECT … ON CONFLICT DO NOTHING``: no reads
+    first, and no unique-constraint race between two requests favoriting at
+    once. An unknown slug inserts nothing; the caller's read of the article
+    answers 404 (and the transaction aborts).
     """
     insert = UPSERT_INSERTS[dbsession.get_bind().dialect.name]
+    rows = select(literal(user.id), articles.c.id).where(articles.c.slug == slug)
     dbsession.execute(
-        insert(Favorite).values(user_id=user.id, article_id=article_id).on_conflict_do_nothing()
+        insert(Favorite).from_select(["user_id", "article_id"], rows).on_conflict_do_nothing()
     )
 
 
-def unfavorite(dbsession, user, article_id):
+def unfavorite(dbsession, user, slug):
     """Idempotent: one DELETE, which may find nothing."""
     dbsession.execute(
         delete(Favorite)
-        .where(Favorite.user_id == user.id, Favorite.article_id == article_id)
+        .where(Favorite.user_id == user.id, Favorite.article_id.in_(select(articles.c.id).where(articles.c.slug == slug)))
         .execution_options(synchronize_session=False)
     )

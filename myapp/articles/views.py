@@ -75,8 +75,8 @@ def delete_article(request):
 )
 def favorite(request):
     slug = request.matchdict["slug"]
-    services.favorite(request.dbsession, request.user, queries.article_id(request.dbsession, slug))
-    return _article_answer(request, slug)
+    services.favorite(request.dbsession, request.user, slug)
+    return _article_answer(request, slug)  # 404 for an unknown slug
 
 
 @view_config(
@@ -84,8 +84,8 @@ def favorite(request):
 )
 def unfavorite(request):
     slug = request.matchdict["slug"]
-    services.unfavorite(request.dbsession, request.user, queries.article_id(request.dbsession, slug))
-    return _article_answer(request, slug)
+    services.unfavorite(request.dbsession, request.user, slug)
+    return _article_answer(request, slug)  # 404 for an unknown slug
 
 
 @view_config(route_name="tags", request_method="GET", renderer="json")

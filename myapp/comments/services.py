@@ -1,10 +1,10 @@
 """Comments: listed oldest first in one statement whatever their number."""
 
-from sqlalchemy import bindparam, exists, false, select
+from sqlalchemy import bindparam, exists, false, insert, literal, select
 
 from ..articles.queries import articles, follows, users
 from ..errors import forbidden, not_found
-from ..models import MAX_ID
+from ..models import MAX_ID, utcnow
 from .models import Comment
 
 comments = Comment.__table__
@@ -56,11 +56,22 @@ def comments_of(dbsession, viewer, slug):
     return [row for row in rows if row.id is not None]
 
 
-def add_comment(dbsession, author, article_id, new_comment):
-    comment = Comment(body=new_comment.body, article_id=article_id, author_id=author.id)
-    dbsession.add(comment)
-    dbsession.flush()
-    return comment
+def add_comment(dbsession, author, slug, new_comment, now=None):
+    """A new comment on the article ``slug``, None when there is no such article.
+
+    One statement, ``INSERT … SELECT … RETURNING``: the article's id is found
+    by the insert itself. The answer is (id, created_at, updated_at, body).
+    """
+    now = now or utcnow()
+    stamp = literal(now, Comment.created_at.type)
+    rows = select(
+        literal(new_comment.body), articles.c.id, literal(author.id), stamp, stamp
+    ).where(articles.c.slug == slug)
+    return dbsession.execute(
+        insert(Comment)
+        .from_select(["body", "article_id", "author_id", "created_at", "updated_at"], rows)
+        .returning(comments.c.id, comments.c.created_at, comments.c.updated_at, comments.c.body)
+    ).first()
 
 
 def delete_comment(dbsession, user, article_id, comment_id):

@@ -4,6 +4,7 @@ from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
 from ..articles.queries import article_id
+from ..errors import APIError, not_found
 from ..validation import validated_body
 from . import services
 from .schemas import NewCommentBody, comment_json
@@ -19,9 +20,15 @@ def list_comments(request):
     route_name="comments", request_method="POST", renderer="json", permission="authenticated"
 )
 def add_comment(request):
-    found = article_id(request.dbsession, request.matchdict["slug"])
-    new_comment = validated_body(request, NewCommentBody).comment
-    comment = services.add_comment(request.dbsession, request.user, found, new_comment)
+    slug = request.matchdict["slug"]
+    try:
+        new_comment = validated_body(request, NewCommentBody).comment
+    except APIError:
+        article_id(request.dbsession, slug)  # an unknown article is said first: 404
+        raise
+    comment = services.add_comment(request.dbsession, request.user, slug, new_comment)
+    if comment is None:
+        raise not_found("article")
     request.response.status_int = 201
     # The author is the viewer, who cannot follow themselves.
     return {"comment": comment_json(comment, request.user, following=False)}
