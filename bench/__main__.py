@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from tests.live.cluster import PostgresCluster
 
@@ -35,6 +36,10 @@ def parse_args(argv):
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per target")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument(
+        "--session-iterations", type=int, default=400,
+        help="transactions per batch of the session micro-benchmark",
+    )
     return parser.parse_args(argv)
 
 
@@ -76,13 +81,59 @@ def machine():
     return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
+def run(cluster, args, scenarios, everyone, mine, bare):
+    """Prepare every target on ``cluster``, then the rounds; (results, session costs)."""
+    server_options = {
+        "workers": args.workers, "worker_class": args.worker_class, "threads": args.threads,
+    }
+    targets = [target for target in everyone if target.kind == "app"]
+    counter = StatementCounter(cluster.url())
+    try:
+        databases = {target.name: f"bench_{uuid.uuid4().hex[:8]}" for target in targets}
+
+        def prepare(target):
+            """Migrate, start and seed one target; the targets are prepared in parallel."""
+            log(f"{target.name}: migrate and start on a fresh database")
+            target.start(cluster.create_database(databases[target.name]), **server_options)
+            log(f"{target.name}: seed ({args.size}) through the API")
+            return seed(target.server.base, args.size)
+
+        with ThreadPoolExecutor(len(targets)) as pool:
+            seeded = dict(zip(databases, pool.map(prepare, targets)))
+        if bare is not None:
+            bare.start(mine.database_url, **server_options)
+            databases[bare.name] = databases[mine.name]
+            seeded[bare.name] = seeded[mine.name]
+            check_identical(bare, mine, seeded[mine.name], scenarios)
+            log("bare answers are byte-identical to this tree's")
+
+        log("session micro-benchmark")
+        session = measure(mine.database_url, iterations=args.session_iterations)
+
+        results = {}  # (scenario key, target name) -> [Result per round]
+        for round_number in range(args.rounds):
+            for scenario in scenarios:
+                players = [t for t in everyone if t.kind == "app" or scenario.bare]
+                # Alternate: each round starts with another target.
+                shift = round_number % len(players)
+                for target in players[shift:] + players[:shift]:
+                    result = run_wrk(
+                        target.server.base, scenario, seeded[target.name], args.duration,
+                        counter, databases[target.name],
+                    )
+                    results.setdefault((scenario.key, target.name), []).append(result)
+                    log(f"round {round_number + 1} {scenario.key} {target.name}: "
+                        f"{result.rps:.0f} req/s")
+    finally:
+        counter.close()
+    return results, session
+
+
 def main(argv=None):
     args = parse_args(argv)
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is not installed; run scripts/install-wrk.sh (make bench does)")
     scenarios = [BY_KEY[key] for key in args.scenarios if key in BY_KEY]
-    server_options = {"workers": args.workers, "worker_class": args.worker_class, "threads": args.threads}
-
     mine = AppTarget("this tree", ROOT)
     targets = [mine]
     baseline = None
@@ -96,50 +147,14 @@ def main(argv=None):
         targets.append(baseline)
     bare = None if args.no_bare else BareTarget("bare", of=mine)
 
+    everyone = targets + ([bare] if bare is not None else [])
     settings = {"shared_preload_libraries": "'pg_stat_statements'", "max_connections": "200"}
-    with PostgresCluster(name="bench", settings=settings) as cluster:
-        counter = StatementCounter(cluster.url())
-        started = []
-        try:
-            databases = {}
-            seeded = {}
-            for target in targets:
-                database = f"bench_{uuid.uuid4().hex[:8]}"
-                log(f"{target.name}: migrate and start on a fresh database")
-                started.append(target.start(cluster.create_database(database), **server_options))
-                databases[target.name] = database
-                log(f"{target.name}: seed ({args.size}) through the API")
-                seeded[target.name] = seed(target.server.base, args.size)
-            if bare is not None:
-                started.append(bare.start(mine.database_url, **server_options))
-                databases[bare.name] = databases[mine.name]
-                seeded[bare.name] = seeded[mine.name]
-                check_identical(bare, mine, seeded[mine.name], scenarios)
-                log("bare answers are byte-identical to this tree's")
-
-            log("session micro-benchmark")
-            session = measure(mine.database_url)
-
-            results = {}  # (scenario key, target name) -> [Result per round]
-            for round_number in range(args.rounds):
-                for scenario in scenarios:
-                    players = [t for t in started if t.kind == "app" or scenario.bare]
-                    # Alternate: each round starts with another target.
-                    shift = round_number % len(players)
-                    for target in players[shift:] + players[:shift]:
-                        result = run_wrk(
-                            target.server.base, scenario, seeded[target.name], args.duration,
-                            counter, databases[target.name],
-                        )
-                        results.setdefault((scenario.key, target.name), []).append(result)
-                        log(f"round {round_number + 1} {scenario.key} {target.name}: "
-                            f"{result.rps:.0f} req/s")
-        finally:
-            counter.close()
-            for target in reversed(started):
-                target.stop()
-            if baseline is not None and baseline not in started:
-                baseline.stop()
+    try:
+        with PostgresCluster(name="bench", settings=settings) as cluster:
+            results, session = run(cluster, args, scenarios, everyone, mine, bare)
+    finally:
+        for target in everyone:
+            target.stop()  # idempotent; removes the baseline's extracted tree
 
     print(report.render(
         results, scenarios, mine.name, baseline.name if baseline else None,
