@@ -44,7 +44,7 @@ from zope.sqlalchemy.datamanager import (
     mark_changed,
 )
 
-from . import pool_check
+from . import round_trips
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def get_engine(settings, prefix="sqlalchemy."):
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     else:
-        pool_check.install(engine)  # a ping without the round trip
+        round_trips.install(engine)  # no ping, BEGIN with the first statement
     return engine
 
 

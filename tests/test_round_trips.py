@@ -1,4 +1,5 @@
-"""A pooled connection the server ended is replaced at checkout (myapp.pool_check).
+"""Fewer round trips (myapp.round_trips): a pooled connection the server ended is
+replaced at checkout without a ping per request; BEGIN goes with the first statement.
 
 The app runs without ``pool_pre_ping`` (as production.ini does): the check
 looks at the socket instead of sending a ping. Without it, the request after
