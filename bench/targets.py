@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.live.cluster import free_port
+from tests.live.server import stop_process
 
 from .gunicorn_conf import MARKER
 
@@ -84,13 +85,7 @@ class Server:
             return log.read()
 
     def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=15)
         self.log.close()
 
 

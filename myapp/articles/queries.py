@@ -16,9 +16,9 @@ request cost more than running it.
 
 import functools
 
-from sqlalchemy import JSON, String, bindparam, exists, false, func, select, true, type_coerce
-from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import JSON, bindparam, exists, false, func, select, true, type_coerce
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.types import NullType, TypeDecorator
 
 from ..errors import not_found
 from ..users.models import Follow, User
@@ -42,7 +42,8 @@ class TagNames(TypeDecorator):
 
     def load_dialect_impl(self, dialect):
         if dialect.name == "postgresql":
-            return dialect.type_descriptor(ARRAY(String))
+            # psycopg hands back a list of str already: no per-item processing.
+            return dialect.type_descriptor(NullType())
         return dialect.type_descriptor(JSON())
 
     def process_result_value(self, value, dialect):
@@ -205,8 +206,9 @@ def article_id(dbsession, slug):
     return found
 
 
+POPULAR_TAGS = select(tags.c.name).group_by(tags.c.name).order_by(func.count().desc(), tags.c.name)
+
+
 def popular_tags(dbsession):
     """Every tag in use, most used first, then by name."""
-    return dbsession.scalars(
-        select(tags.c.name).group_by(tags.c.name).order_by(func.count().desc(), tags.c.name)
-    ).all()
+    return dbsession.scalars(POPULAR_TAGS).all()
