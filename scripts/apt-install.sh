@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Install a Debian package unless its command is there already.
-#   scripts/apt-install.sh <command or absolute path> <package> [what to say while installing]
-# Idempotent. Needs root (or sudo). Used by install-browser.sh and install-wrk.sh.
+# apt-install.sh PACKAGE BINARY: install Debian's PACKAGE unless BINARY is already there.
+# Idempotent; needs root (or sudo). No service of the package is started during the
+# install (a policy-rc.d for the duration): the tests start the programs they need.
 set -euo pipefail
+package=${1:?usage: apt-install.sh PACKAGE BINARY}
+binary=${2:?usage: apt-install.sh PACKAGE BINARY}
+name=$(basename "$0" .sh)
 
-COMMAND=$1 PACKAGE=$2 NOTE=${3:-}
-NAME=$(basename "$0" .sh)
-
-if command -v "$COMMAND" >/dev/null 2>&1; then
-  echo "$NAME: $(command -v "$COMMAND") is already installed"
+if [ -x "$binary" ]; then
+  echo "$name: $binary is already installed"
   exit 0
 fi
 
@@ -17,17 +17,24 @@ if [ "$(id -u)" -eq 0 ]; then
 elif command -v sudo >/dev/null 2>&1; then
   SUDO=(sudo)
 else
-  echo "$NAME: installing $PACKAGE needs root (or sudo)" >&2
+  echo "$name: installing $package needs root (or sudo)" >&2
   exit 1
+fi
+
+POLICY=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$POLICY" >/dev/null
+  "${SUDO[@]}" chmod +x "$POLICY"
+  trap '"${SUDO[@]}" rm -f "$POLICY"' EXIT
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-echo "$NAME: installing Debian's $PACKAGE${NOTE:+ ($NOTE)}"
+echo "$name: installing Debian's $package"
 "${SUDO[@]}" apt-get update -qq
-"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "$PACKAGE" >/dev/null
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "$package" >/dev/null
 
-if ! command -v "$COMMAND" >/dev/null 2>&1; then
-  echo "$NAME: $COMMAND is still missing after apt-get install $PACKAGE" >&2
+if [ ! -x "$binary" ]; then
+  echo "$name: $binary is still missing after apt-get install" >&2
   exit 1
 fi
-echo "$NAME: installed $(command -v "$COMMAND")"
+echo "$name: installed $("$binary" --version 2>/dev/null | head -1 || echo "$package")"

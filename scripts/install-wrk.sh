@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install Debian's wrk (the HTTP load generator of `make bench`), unless it is there.
-# Idempotent: does nothing when wrk is on the PATH. Needs root (or sudo).
+# Install Debian's wrk, the HTTP load generator of `make bench` (bench/) and its
+# smoke test (tests/live/test_bench_smoke.py), unless it is there.
+# Idempotent; needs root (or sudo).
 set -euo pipefail
-exec bash "$(dirname "$0")/apt-install.sh" wrk wrk
+exec bash "$(dirname "$0")/apt-install.sh" wrk /usr/bin/wrk
