@@ -69,7 +69,7 @@ def get_engine(settings, prefix="sqlalchemy."):
     engine = engine_from_config(settings, prefix)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
-    else:
+    elif engine.dialect.driver == "psycopg":
         round_trips.install(engine)  # no ping, BEGIN with the first statement
     return engine
 

@@ -54,3 +54,26 @@ def test_pool_pre_ping_from_an_ini_string(database_url, setting, pings):
     finally:
         engine.dispose()
     assert len(sent) == pings
+
+
+def test_the_first_statement_is_inside_the_transaction(backend, db_engine):
+    """BEGIN goes out with the first statement, and still comes first: rolling
+    back undoes that statement; an error in it is an ordinary SQLAlchemy error
+    and leaves the connection usable."""
+    if backend != "postgresql":
+        pytest.skip("psycopg's pipeline")
+    engine = get_engine({"sqlalchemy.url": db_engine.url.render_as_string(hide_password=False)})
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("CREATE TEMPORARY TABLE probe (n int)"))
+            connection.commit()
+            connection.execute(sa.text("INSERT INTO probe VALUES (1)"))  # the first statement
+            connection.rollback()
+            assert connection.execute(sa.text("SELECT count(*) FROM probe")).scalar() == 0
+            connection.rollback()
+            with pytest.raises(sa.exc.DataError):
+                connection.execute(sa.text("SELECT 1 / 0"))
+            connection.rollback()
+            assert connection.execute(sa.text("SELECT 2")).scalar() == 2
+    finally:
+        engine.dispose()
