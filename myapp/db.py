@@ -11,7 +11,7 @@ How a request uses the database
    zope.sqlalchemy's listeners are attached once, to the factory, not to
    each new session: attaching them per session cost more than the session
    itself (``make bench`` measures it); each session names its manager in
-   ``session.info``.
+   ``session.info`` (myapp.session_events).
 3. pyramid_tm (explicit manager) commits when the response is a success, and
    aborts when a view raised or the response is a 4xx/5xx (commit veto).
 4. pyramid_retry replays the whole request, with a new request object and so a
@@ -37,14 +37,8 @@ from pyramid.settings import asbool
 from sqlalchemy import engine_from_config, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
-from zope.sqlalchemy.datamanager import (
-    ZopeStatus,
-    ZopeTransactionEvents,
-    join_transaction,
-    mark_changed,
-)
 
-from . import round_trips
+from . import round_trips, session_events
 
 log = logging.getLogger(__name__)
 
@@ -74,77 +68,10 @@ def get_engine(settings, prefix="sqlalchemy."):
     return engine
 
 
-class SessionTransactionEvents(ZopeTransactionEvents):
-    """zope.sqlalchemy's session listeners, for every session of one factory.
-
-    ``zope.sqlalchemy.register(session, transaction_manager=tm)`` binds one
-    manager to the listeners it attaches, so a manager per request meant
-    attaching seven listeners to every new session. These are attached once
-    to the factory and read the manager from ``session.info``; a session
-    without one (none of the application's) is left alone.
-    """
-
-    def __init__(self):
-        super().__init__(transaction_manager=None)
-
-    @staticmethod
-    def _manager(session):
-        return session.info.get(TM_INFO_KEY)
-
-    def after_begin(self, session, transaction, connection):
-        self._join(session)
-
-    def after_attach(self, session, instance):
-        self._join(session)
-
-    def _join(self, session):
-        manager = self._manager(session)
-        if manager is not None:
-            join_transaction(session, self.initial_state, manager, self.keep_session)
-
-    def _changed(self, session):
-        manager = self._manager(session)
-        if manager is not None:
-            mark_changed(session, manager, self.keep_session)
-
-    def after_flush(self, session, flush_context):
-        self._changed(session)
-
-    def after_bulk_update(self, update_context):
-        self._changed(update_context.session)
-
-    def after_bulk_delete(self, delete_context):
-        self._changed(delete_context.session)
-
-    def do_orm_execute(self, execute_state):
-        if execute_state.is_orm_statement and (
-            execute_state.is_update or execute_state.is_insert or execute_state.is_delete
-        ):
-            self._changed(execute_state.session)
-
-    def before_commit(self, session):
-        # As zope.sqlalchemy's own check: only the manager commits.
-        manager = self._manager(session)
-        if manager is not None and not session.in_nested_transaction():
-            assert manager.get().status == ZopeStatus.COMMITTING, (
-                "Transaction must be committed using the transaction manager"
-            )
-
-
-#: The key of ``session.info`` naming the session's transaction manager.
-TM_INFO_KEY = "transaction_manager"
-SESSION_EVENTS = (
-    "after_begin", "after_attach", "after_flush", "after_bulk_update",
-    "after_bulk_delete", "before_commit", "do_orm_execute",
-)
-
-
 def get_session_factory(engine):
     """The one ``sessionmaker`` of the application; a new Session per call."""
     factory = sessionmaker(bind=engine)
-    events = SessionTransactionEvents()
-    for name in SESSION_EVENTS:
-        event.listen(factory, name, getattr(events, name))
+    session_events.attach(factory)  # zope.sqlalchemy's listeners, once for every session
     return factory
 
 
@@ -160,7 +87,7 @@ def get_tm_session(session_factory, transaction_manager, request=None, bind=None
 
     ``bind`` picks another engine (or engine with options) for this session only.
     """
-    options = {"info": {"request": request, TM_INFO_KEY: transaction_manager}}
+    options = {"info": {"request": request, session_events.TM_INFO_KEY: transaction_manager}}
     if bind is not None:
         options["bind"] = bind
     return session_factory(**options)

@@ -4,13 +4,14 @@ import re
 import secrets
 import unicodedata
 
-from sqlalchemy import delete, literal, select
+from sqlalchemy import Integer, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import forbidden
 from ..models import utcnow
-from .models import Article, ArticleTag, Favorite
-from .queries import articles
+from ..session_events import mark_session_changed
+from .models import Article, ArticleTag
+from .queries import articles, favorites
 
 MAX_SLUG_BASE = 80
 
@@ -107,8 +108,22 @@ def delete_article(dbsession, user, article):
     dbsession.flush()
 
 
-#: INSERT with ON CONFLICT, per dialect.
-UPSERT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+def _favorite_statement(dialect_insert):
+    rows = select(bindparam("user_id", type_=Integer), articles.c.id).where(
+        articles.c.slug == bindparam("slug")
+    )
+    return (
+        dialect_insert(favorites).from_select(["user_id", "article_id"], rows).on_conflict_do_nothing()
+    )
+
+
+#: Core statements (the ORM would take bound values for a bulk insert), built once
+#: (per dialect: ON CONFLICT is not standard SQL); the session is marked changed.
+FAVORITE = {"postgresql": _favorite_statement(postgresql.insert), "sqlite": _favorite_statement(sqlite.insert)}
+UNFAVORITE = delete(favorites).where(
+    favorites.c.user_id == bindparam("user_id"),
+    favorites.c.article_id.in_(select(articles.c.id).where(articles.c.slug == bindparam("slug"))),
+)
 
 
 def favorite(dbsession, user, slug):
@@ -119,17 +134,12 @@ def favorite(dbsession, user, slug):
     once. An unknown slug inserts nothing; the caller's read of the article
     answers 404 (and the transaction aborts).
     """
-    insert = UPSERT_INSERTS[dbsession.get_bind().dialect.name]
-    rows = select(literal(user.id), articles.c.id).where(articles.c.slug == slug)
-    dbsession.execute(
-        insert(Favorite).from_select(["user_id", "article_id"], rows).on_conflict_do_nothing()
-    )
+    statement = FAVORITE[dbsession.get_bind().dialect.name]
+    dbsession.execute(statement, {"user_id": user.id, "slug": slug})
+    mark_session_changed(dbsession)
 
 
 def unfavorite(dbsession, user, slug):
     """Idempotent: one DELETE, which may find nothing."""
-    dbsession.execute(
-        delete(Favorite)
-        .where(Favorite.user_id == user.id, Favorite.article_id.in_(select(articles.c.id).where(articles.c.slug == slug)))
-        .execution_options(synchronize_session=False)
-    )
+    dbsession.execute(UNFAVORITE, {"user_id": user.id, "slug": slug})
+    mark_session_changed(dbsession)

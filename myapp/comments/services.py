@@ -1,10 +1,11 @@
 """Comments: listed oldest first in one statement whatever their number."""
 
-from sqlalchemy import bindparam, exists, false, insert, literal, select
+from sqlalchemy import bindparam, exists, false, insert, select
 
 from ..articles.queries import articles, follows, users
 from ..errors import forbidden, not_found
 from ..models import MAX_ID, utcnow
+from ..session_events import mark_session_changed
 from .models import Comment
 
 comments = Comment.__table__
@@ -56,22 +57,36 @@ def comments_of(dbsession, viewer, slug):
     return [row for row in rows if row.id is not None]
 
 
+def _new_comment_statement():
+    stamp = bindparam("now", type_=Comment.created_at.type)
+    rows = select(
+        bindparam("body", type_=Comment.body.type),
+        articles.c.id,
+        bindparam("author_id", type_=Comment.author_id.type),
+        stamp,
+        stamp,
+    ).where(articles.c.slug == bindparam("slug"))
+    return (
+        insert(comments)
+        .from_select(["body", "article_id", "author_id", "created_at", "updated_at"], rows)
+        .returning(comments.c.id, comments.c.created_at, comments.c.updated_at, comments.c.body)
+    )
+
+
+#: Core (the ORM would take bound values for a bulk insert), built once.
+NEW_COMMENT = _new_comment_statement()
+
+
 def add_comment(dbsession, author, slug, new_comment, now=None):
     """A new comment on the article ``slug``, None when there is no such article.
 
     One statement, ``INSERT … SELECT … RETURNING``: the article's id is found
     by the insert itself. The answer is (id, created_at, updated_at, body).
     """
-    now = now or utcnow()
-    stamp = literal(now, Comment.created_at.type)
-    rows = select(
-        literal(new_comment.body), articles.c.id, literal(author.id), stamp, stamp
-    ).where(articles.c.slug == slug)
-    return dbsession.execute(
-        insert(Comment)
-        .from_select(["body", "article_id", "author_id", "created_at", "updated_at"], rows)
-        .returning(comments.c.id, comments.c.created_at, comments.c.updated_at, comments.c.body)
-    ).first()
+    params = {"body": new_comment.body, "author_id": author.id, "slug": slug, "now": now or utcnow()}
+    inserted = dbsession.execute(NEW_COMMENT, params).first()
+    mark_session_changed(dbsession)
+    return inserted
 
 
 def delete_comment(dbsession, user, article_id, comment_id):
