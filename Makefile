@@ -7,13 +7,15 @@
 #   make conformance  the RealWorld suite (../shared/realworld) against pserve on a
 #                     fresh SQLite database, and on a fresh PostgreSQL one on the
 #                     server of MYAPP_TEST_DATABASE_URL when it is set
+#   make bench        the benchmark (bench/): this tree against main's 6b7e654 and bare
+#                     WSGI baselines, on a private PostgreSQL cluster, with wrk
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 INI    ?= development.ini
 
-.PHONY: install db demo serve test conformance fuzz live-checks clean
+.PHONY: install db demo serve test conformance fuzz live-checks bench clean
 
 install: $(VENV)/.installed
 
@@ -44,6 +46,11 @@ fuzz: install
 
 live-checks: install
 	$(BIN)/python scripts/live_checks.py conformance fuzz
+
+# BENCH_ARGS, e.g. BENCH_ARGS="--rounds 5 --duration 10" (see `python -m bench --help`).
+bench: install
+	bash scripts/install-wrk.sh
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info myapp.sqlite myapp.sqlite-wal myapp.sqlite-shm

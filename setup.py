@@ -22,6 +22,8 @@ requires = [
 ]
 
 tests_require = [
+    # `make bench` and its smoke test serve every target with gunicorn (2 workers).
+    "gunicorn>=21",
     "openapi-core>=0.19",
     "playwright>=1.40",
     "schemathesis>=3.30",

@@ -58,19 +58,19 @@ class ArticleFilters(Page):
 
 
 def article_json(row, with_body=True):
-    """One article as the spec shows it; ``row`` comes from ``queries.article_rows``."""
-    article = row.Article
+    """One article as the spec shows it; ``row`` comes from ``queries`` (its author's
+    columns are the row's own)."""
     data = {
-        "slug": article.slug,
-        "title": article.title,
-        "description": article.description,
-        "tagList": article.tag_list,
-        "createdAt": iso_utc(article.created_at),
-        "updatedAt": iso_utc(article.updated_at),
+        "slug": row.slug,
+        "title": row.title,
+        "description": row.description,
+        "tagList": row.tag_list,
+        "createdAt": iso_utc(row.created_at),
+        "updatedAt": iso_utc(row.updated_at),
         "favorited": bool(row.favorited),
         "favoritesCount": row.favorites_count,
-        "author": profile_json(article.author, bool(row.following)),
+        "author": profile_json(row, bool(row.following)),
     }
     if with_body:
-        data["body"] = article.body
+        data["body"] = row.body
     return data
