@@ -27,12 +27,17 @@ $(VENV)/.installed: $(LOCK) setup.py
 	touch $@
 
 # Resolved from PyPI alone (the machine's pip configuration is not read), for
-# the Python running it; re-run after any change to setup.py's requirements.
+# the Python running it; run it after any change to setup.py's requirements.
+# Pins already in the lock stay while setup.py allows them (LOCK_FLAGS=--upgrade:
+# every package at its newest allowed version). myapp's own metadata is always
+# rebuilt: uv would otherwise reuse what it read from an earlier setup.py.
+LOCK_FLAGS ?=
 lock: ## re-resolve setup.py (runtime + testing extra) from PyPI into requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv==$(UV_VERSION)
 	$(BIN)/uv pip compile setup.py --extra testing --index-url https://pypi.org/simple \
-		--python $(BIN)/python --custom-compile-command "make lock" --quiet -o $(LOCK)
+		--python $(BIN)/python --refresh-package myapp --custom-compile-command "make lock" \
+		--quiet $(LOCK_FLAGS) -o $(LOCK)
 
 db: install ## migrate the database of INI (development.ini) to the latest revision
 	$(BIN)/initialize_myapp_db $(INI)
