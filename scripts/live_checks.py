@@ -225,8 +225,11 @@ def main(argv=sys.argv):
         started = time.monotonic()
         try:
             passed = run_checks(label, database, checks)
-        except Exception:  # a failed migration or an unreachable server: report, go on
+        except Exception as exc:  # a failed migration or an unreachable server: report, go on
             traceback.print_exc()
+            if isinstance(exc, subprocess.CalledProcessError):  # the migration's own words
+                for output in (exc.stdout, exc.stderr):
+                    print((output or b"").decode(errors="replace"), end="")
             passed = False
             COUNTS.record(f"{' and '.join(checks)} on {label}, did not run", 0, 1)
         results[label] = f"{'passed' if passed else 'FAILED'} ({time.monotonic() - started:.0f} s)"
