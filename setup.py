@@ -15,6 +15,9 @@ requires = [
     "pyramid_retry>=2.1",
     "pyramid_tm>=2.5",
     "redis>=4.5",
+    # pyramid 2.0 imports pkg_resources; from 80.9 on setuptools answers with a
+    # UserWarning printed by every command (pserve, initialize_myapp_db).
+    "setuptools<80.9",
     "SQLAlchemy>=2.0,<3",
     "transaction>=4.0",
     "waitress>=3.0",
@@ -22,8 +25,6 @@ requires = [
 ]
 
 tests_require = [
-    # `make bench` and its smoke test serve every target with gunicorn (2 workers).
-    "gunicorn>=21",
     "openapi-core>=0.19",
     "playwright>=1.40",
     "schemathesis>=3.30",

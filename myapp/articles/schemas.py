@@ -6,7 +6,7 @@ from pydantic import AfterValidator, Field
 
 from ..models import iso_utc
 from ..users.schemas import profile_json
-from ..validation import QuerySchema, QueryText, Schema, Text
+from ..validation import QueryInteger, QuerySchema, QueryText, Schema, Text
 
 # Surrounding spaces are dropped: " pyramid " and "pyramid" are one tag. After
 # validation, so that the limits apply to what was sent, as the document says.
@@ -47,8 +47,8 @@ class ArticleUpdateBody(Schema):
 
 
 class Page(QuerySchema):
-    limit: int = Field(DEFAULT_LIMIT, ge=0, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    limit: QueryInteger = Field(DEFAULT_LIMIT, ge=0, le=MAX_LIMIT)
+    offset: QueryInteger = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class ArticleFilters(Page):
