@@ -36,11 +36,11 @@ Settings: ``myapp.login_failures_per_account`` (default 10),
 
 import time
 
-import zope.sqlalchemy
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import error
+from ..session_events import mark_session_changed
 from .models import LoginAttempts, identity_key
 
 PURGE_BATCH = 100
@@ -97,7 +97,7 @@ class LoginThrottle:
             .values(attempts=attempts_table.c.attempts - 1)
         )
         dbsession.execute(delete(attempts_table).where(attempts_table.c.key == account_key(email)))
-        zope.sqlalchemy.mark_changed(dbsession)  # Core statements: tell the transaction
+        mark_session_changed(dbsession)  # Core statements: tell the transaction
 
     def _count(self, session, key, now):
         """(attempts, window_start) of ``key`` after counting one more, atomically."""
