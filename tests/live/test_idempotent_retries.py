@@ -26,22 +26,17 @@ ROOM = {"threads": 10, "max_busy_requests": 8}  # every duplicate at once in one
 
 
 @pytest.fixture(scope="module")
-def database(private_cluster):
-    return private_cluster.create_database("idempotent_retries")
-
-
-@pytest.fixture(scope="module")
-def server(database):
+def live(private_cluster):
+    """(server, engine): pserve production.ini, and an engine to look at its database."""
     require(server_bindir() is not None, "PostgreSQL server binaries are not installed")
-    with AppServer("production.ini", config_vars=ROOM, environ=production_environ(database)) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def engine(database):
+    database = private_cluster.create_database("idempotent_retries")
     engine = sa.create_engine(database)
-    yield engine
-    engine.dispose()
+    try:
+        with AppServer("production.ini", config_vars=ROOM,
+                       environ=production_environ(database)) as server:
+            yield server, engine
+    finally:
+        engine.dispose()
 
 
 def _request_bytes(server, path, body, headers):
@@ -86,7 +81,8 @@ def _articles(engine, title):
         ).scalars().all()
 
 
-def test_a_cut_connection_then_a_retry_writes_once_and_answers_the_same(server, engine):
+def test_a_cut_connection_then_a_retry_writes_once_and_answers_the_same(live):
+    server, engine = live
     token = _token(server, f"cut{uuid.uuid4().hex[:8]}")
     key = uuid.uuid4().hex
     title = f"Cut {key}"
@@ -113,7 +109,8 @@ def test_a_cut_connection_then_a_retry_writes_once_and_answers_the_same(server, 
     assert _articles(engine, title) == [slug]
 
 
-def test_concurrent_duplicates_write_once_and_all_get_the_same_answer(server, engine):
+def test_concurrent_duplicates_write_once_and_all_get_the_same_answer(live):
+    server, engine = live
     username = f"dup{uuid.uuid4().hex[:8]}"
     body = {"user": {"username": username, "email": f"{username}@example.com",
                      "password": "password123"}}
