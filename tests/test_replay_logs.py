@@ -48,7 +48,12 @@ def client(make_app):
 
 def app_log(caplog):
     """(level name, message) of every record the application logged."""
-    return [(r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("myapp")]
+    return [(r.levelname, r.getMessage()) for r in app_records(caplog)]
+
+
+def app_records(caplog):
+    """The application's log records, without the access log's one line per request."""
+    return [r for r in caplog.records if r.name.startswith("myapp") and r.name != "myapp.access"]
 
 
 def replays(log):
@@ -93,7 +98,7 @@ def test_a_conflict_on_every_attempt_is_a_409_and_no_error_line(client, caplog):
 def test_a_bug_is_not_replayed_and_logs_one_error_with_its_traceback(client, caplog):
     caplog.set_level(logging.INFO)
     post(client, "bug", fail=1, status=500)
-    records = [r for r in caplog.records if r.name.startswith("myapp")]
+    records = app_records(caplog)
     assert [r.levelname for r in records] == ["ERROR"]
     assert records[0].exc_info is not None
 
