@@ -154,3 +154,21 @@ def test_if_match_on_the_current_user(testapp, alice, db_engine):
         "/api/user", {"user": {"image": "https://example.com/a.png"}},
         headers={**token_headers, "If-Match": updated.headers["ETag"]}, status=200,
     )
+
+
+def test_a_browser_frontend_on_another_origin_can_use_the_tags_and_keys(testapp, written):
+    origin = "https://frontend.example"
+    preflight = testapp.options(f"/api/articles/{written}", headers={
+        "Origin": origin, "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "authorization, if-match",
+    }, status=204)
+    allowed = {h.strip().lower() for h in preflight.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"if-match", "if-none-match", "idempotency-key"} <= allowed
+    read = _get(testapp, f"/api/articles/{written}", {"Origin": origin})
+    assert read.headers["Access-Control-Expose-Headers"] == "ETag"
+    assert set(read.headers["Vary"].replace(" ", "").split(",")) == {"Origin", "Authorization"}
+
+
+def test_head_revalidates_like_get(testapp, written):
+    tag = _get(testapp, "/api/tags").headers["ETag"]
+    assert testapp.head("/api/tags", headers={"If-None-Match": tag}, status=304).body == b""
