@@ -172,3 +172,10 @@ def test_a_browser_frontend_on_another_origin_can_use_the_tags_and_keys(testapp,
 def test_head_revalidates_like_get(testapp, written):
     tag = _get(testapp, "/api/tags").headers["ETag"]
     assert testapp.head("/api/tags", headers={"If-None-Match": tag}, status=304).body == b""
+
+
+def test_an_invalid_body_is_422_whatever_the_precondition(testapp, alice, written):
+    # RFC 9110, 13.2.1: a request that fails without its precondition ignores it.
+    _put_article(testapp, alice, written, {"If-Match": '"stale.x"'}, status=422, title="")
+    testapp.put_json("/api/user", {"user": {"email": "not an email"}},
+                     headers={**alice.headers, "If-Match": '"stale.x"'}, status=422)

@@ -69,8 +69,9 @@ def get_article(request):
 def update_article(request):
     article = queries.find_article(request.dbsession, request.matchdict["slug"], for_update=True)
     services.require_author(article, request.user)  # a stranger learns nothing more
-    _require_current(request, article)
     changes = validated_body(request, ArticleUpdateBody).article
+    # After the checks that answer without it (RFC 9110, section 13.2.1).
+    _require_current(request, article)
     services.update_article(request.dbsession, request.user, article, changes)
     return _article_answer(request, article.slug)
 
