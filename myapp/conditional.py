@@ -110,9 +110,9 @@ def require_current(request, current_version, resource):
     ``current_version`` is called only when the header is there, under the
     caller's row lock.
     """
-    header = request.headers.get("If-Match")
-    if header is None:
-        return
+    header = request.headers.get("If-Match", "")
+    if not header.strip():
+        return  # no precondition (an empty list names nothing to compare)
     tags = parse_tags(header)
     if tags == "*":
         return  # the resource exists: the caller found it

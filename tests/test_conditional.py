@@ -179,3 +179,7 @@ def test_an_invalid_body_is_422_whatever_the_precondition(testapp, alice, writte
     _put_article(testapp, alice, written, {"If-Match": '"stale.x"'}, status=422, title="")
     testapp.put_json("/api/user", {"user": {"email": "not an email"}},
                      headers={**alice.headers, "If-Match": '"stale.x"'}, status=422)
+
+
+def test_an_empty_if_match_is_no_precondition(testapp, alice, written):
+    _put_article(testapp, alice, written, {"If-Match": ""}, body="Empty list")

@@ -86,7 +86,9 @@ def test_keys_belong_to_their_user(testapp, alice, bob, db_engine):
     assert _count(db_engine, "articles") == 2
 
 
-@pytest.mark.parametrize("key", ['""', "", " ", "x" * 256, '"a"b"', "back\\slash", "café"])
+@pytest.mark.parametrize(
+    "key", ['""', "", " ", "x" * 256, '"a"b"', "back\\slash", "café", "a b", '"half']
+)
 def test_a_malformed_key_is_refused_and_nothing_is_written(testapp, alice, db_engine, key):
     before = db_snapshot(db_engine)
     answer = testapp.post_json(
@@ -108,6 +110,7 @@ def test_an_error_answer_is_not_stored_and_a_retry_runs_again(testapp, alice, db
 
 def test_without_a_token_the_key_changes_nothing(testapp, db_engine):
     _post(testapp, "/api/articles", {"article": article_fields()}, '"anon"', status=401)
+    _post(testapp, "/api/articles", {"article": article_fields()}, "bad key", status=401)
     assert _keys(db_engine) == []
 
 

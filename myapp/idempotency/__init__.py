@@ -48,8 +48,12 @@ HEADER = "Idempotency-Key"
 #: Route name → whether its requests are scoped to the authenticated user.
 KEYED_ROUTES = {"users": False, "articles": True, "comments": True}
 
-#: Visible ASCII but the quote and backslash (an sf-string's plain characters).
-KEY_FORMAT = re.compile(r'[\x20\x21\x23-\x5b\x5d-\x7e]{1,255}')
+#: Visible ASCII but the quote and backslash (an sf-string's plain characters, no space),
+#: in quotes (the draft's sf-string) or without.
+KEY_CHARACTERS = r'[!#-\[\]-~]{1,255}'
+KEY_FORMAT = re.compile(f'"{KEY_CHARACTERS}"|{KEY_CHARACTERS}')
+
+MALFORMED_KEY = 'must be 1 to 255 visible ASCII characters but " and \\, in quotes or not'
 
 #: Seconds a key and its answer are kept (``myapp.idempotency.key_lifetime``).
 DEFAULT_KEY_LIFETIME = 24 * 3600
@@ -64,9 +68,7 @@ STORED_HEADERS = ("Content-Type", "ETag")
 def parse_key(header):
     """The key of an ``Idempotency-Key`` header, or None when it is malformed."""
     value = header.strip()
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = value[1:-1]
-    return value if KEY_FORMAT.fullmatch(value) and value.strip() else None
+    return value.strip('"') if KEY_FORMAT.fullmatch(value) else None
 
 
 def fingerprint(request):
@@ -153,16 +155,13 @@ def idempotency_tween_factory(handler, registry):
         route = routes(request)["route"]
         if route is None or route.name not in KEYED_ROUTES:
             return handler(request)
-        key = parse_key(header)
-        if key is None:
-            return error_response(
-                400, HEADER,
-                'must be 1 to 255 visible ASCII characters, without " or \\ (e.g. "5f2c…")',
-            )
         limit = registry.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
         scope = _scope(request, KEYED_ROUTES[route.name])
         if scope is None or not bounded_body(request, limit):
             return handler(request)  # 401 or 413 from the view: nothing to store
+        key = parse_key(header)
+        if key is None:
+            return error_response(400, HEADER, MALFORMED_KEY)
         return _keyed(request, handler, key, scope, lifetime)
 
     return idempotency_tween

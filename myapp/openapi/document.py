@@ -13,6 +13,7 @@ from pydantic.json_schema import models_json_schema
 
 from ..articles.schemas import ArticleFilters, ArticleUpdateBody, NewArticleBody, Page
 from ..comments.schemas import NewCommentBody
+from ..idempotency import KEY_FORMAT
 from ..models import MAX_ID
 from ..users.schemas import LoginUserBody, NewUserBody, UserUpdateBody
 from . import responses as r
@@ -138,9 +139,9 @@ ETAG = {
 }
 
 
-def _header(name, description):
+def _header(name, description, schema=None):
     return {"name": name, "in": "header", "required": False, "description": description,
-            "schema": {"type": "string"}}
+            "schema": schema or {"type": "string"}}
 
 
 IF_NONE_MATCH = _header(
@@ -151,7 +152,8 @@ IF_MATCH = _header(
 IDEMPOTENCY_KEY = _header(
     "Idempotency-Key", '`"<1-255 visible ASCII chars, no quote or backslash>"`: a retry with '
     "the same key and body (same user) gets the first 2xx answer again and writes nothing; "
-    "the same key with another body: 422. Kept 24 hours.")
+    "the same key with another body: 422. Kept 24 hours.",
+    {"type": "string", "pattern": f"^({KEY_FORMAT.pattern})$"})
 
 ARTICLE_SLUG = {"slug": "$response.body#/article/slug"}
 
