@@ -1,49 +1,70 @@
-# Two commands on a fresh machine with Python 3.11+:
+# Two commands on a fresh machine with Python 3.11+ (`make help` lists every target):
 #   make serve   install into .venv, migrate the SQLite database, serve on :6543
 #   make test    install into .venv and run the whole test suite
 # PostgreSQL tests run when MYAPP_TEST_DATABASE_URL is set (see README).
-# Also:
-#   make demo         migrate, then load the demo data set (skipped when it is there)
-#   make conformance  the RealWorld suite (../shared/realworld) against pserve on a
-#                     fresh SQLite database, and on a fresh PostgreSQL one on the
-#                     server of MYAPP_TEST_DATABASE_URL when it is set
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 INI    ?= development.ini
+# The whole dependency tree, runtime and testing extra, pinned (`make lock` writes it).
+LOCK   := requirements.lock
+UV_VERSION := 0.13.9
 
-.PHONY: install db demo serve test conformance fuzz live-checks clean
+.PHONY: help install lock db demo serve test conformance fuzz live-checks bench clean
 
-install: $(VENV)/.installed
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
 
-$(VENV)/.installed: setup.py
+install: $(VENV)/.installed ## create .venv with exactly the pinned set (requirements.lock), then myapp
+
+# Again whenever the lock or setup.py changes. myapp itself goes in without
+# dependencies: everything it needs is in the lock, at the locked version.
+$(VENV)/.installed: $(LOCK) setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[testing]"
+	$(BIN)/pip install --quiet -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-db: install
+# Resolved from PyPI alone (the machine's pip configuration is not read), for
+# the Python running it; run it after any change to setup.py's requirements.
+# Pins already in the lock stay while setup.py allows them (LOCK_FLAGS=--upgrade:
+# every package at its newest allowed version). myapp's own metadata is always
+# rebuilt: uv would otherwise reuse what it read from an earlier setup.py.
+LOCK_FLAGS ?=
+lock: ## re-resolve setup.py (runtime + testing extra) from PyPI into requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip compile setup.py --extra testing --index-url https://pypi.org/simple \
+		--python $(BIN)/python --refresh-package myapp --custom-compile-command "make lock" \
+		--quiet $(LOCK_FLAGS) -o $(LOCK)
+
+db: install ## migrate the database of INI (development.ini) to the latest revision
 	$(BIN)/initialize_myapp_db $(INI)
 
-demo: install
+demo: install ## migrate, then load the demo data set (skipped when it is there)
 	$(BIN)/initialize_myapp_db $(INI) --demo
 
-serve: db
-	$(BIN)/pserve $(INI)
+serve: db ## serve INI on http://localhost:6543, restarting on code changes
+	$(BIN)/pserve --reload $(INI)
 
-test: install
+test: install ## the whole pytest suite (PostgreSQL too when MYAPP_TEST_DATABASE_URL is set)
 	$(BIN)/pytest
 
 # Against pserve on fresh SQLite and PostgreSQL (MYAPP_TEST_DATABASE_URL) databases.
-conformance: install
+conformance: install ## the RealWorld suite (../shared/realworld) against a live pserve
 	$(BIN)/python scripts/live_checks.py conformance
 
-fuzz: install
+fuzz: install ## schemathesis against a live pserve (checks in schemathesis.toml)
 	$(BIN)/python scripts/live_checks.py fuzz
 
-live-checks: install
+live-checks: install ## conformance, then fuzz
 	$(BIN)/python scripts/live_checks.py conformance fuzz
 
-clean:
+# BENCH_ARGS, e.g. BENCH_ARGS="--rounds 5 --duration 10" (see `python -m bench --help`).
+bench: install ## this tree against main's 6b7e654 and bare baselines (bench/, wrk, private cluster)
+	bash scripts/install-wrk.sh
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean: ## remove .venv and the development database
 	rm -rf $(VENV) *.egg-info myapp.sqlite myapp.sqlite-wal myapp.sqlite-shm

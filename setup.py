@@ -15,6 +15,9 @@ requires = [
     "pyramid_retry>=2.1",
     "pyramid_tm>=2.5",
     "redis>=4.5",
+    # pyramid 2.0 imports pkg_resources; from 80.9 on setuptools answers with a
+    # UserWarning printed by every command (pserve, initialize_myapp_db).
+    "setuptools<80.9",
     "SQLAlchemy>=2.0,<3",
     "transaction>=4.0",
     "waitress>=3.0",

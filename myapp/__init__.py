@@ -1,6 +1,7 @@
 """myapp: the RealWorld "Conduit" JSON API on Pyramid."""
 
 from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
 
 from .settings import resolve_settings
 
@@ -32,5 +33,15 @@ def make_config(settings):
 
 
 def main(global_config, **settings):
-    """The ``paste.app_factory`` entry point (``pserve development.ini``)."""
-    return make_config(settings).make_wsgi_app()
+    """The ``paste.app_factory`` entry point (``pserve development.ini``).
+
+    Settings that cannot work (an unset ``env:`` variable, a short secret)
+    stop the process with their one-sentence reason: raised as they are,
+    pserve would print that sentence under some forty lines of its loader's
+    traceback, which tells an operator nothing more.
+    """
+    try:
+        config = make_config(settings)
+    except ConfigurationError as exc:
+        raise SystemExit(f"myapp: {exc}") from None
+    return config.make_wsgi_app()

@@ -146,13 +146,11 @@ def load_demo_data(dbsession, passwords, now=None):
     for follower, followee in FOLLOWS:
         follow(dbsession, users[follower], users[followee])
     for username, title in FAVORITES:
-        favorite(dbsession, users[username], articles[title])
+        favorite(dbsession, users[username], articles[title].slug)
     for hours, (title, author, body) in enumerate(COMMENTS, start=1):
         article = articles[title]
-        comment = add_comment(dbsession, users[author], article, NewComment(body=body))
-        comment.created_at = comment.updated_at = article.created_at + datetime.timedelta(
-            hours=hours
-        )
+        at = article.created_at + datetime.timedelta(hours=hours)
+        add_comment(dbsession, users[author], article.slug, NewComment(body=body), now=at)
     dbsession.flush()
     return {
         "users": len(USERS),

@@ -40,11 +40,12 @@ def utcnow():
 def iso_utc(moment):
     """ISO 8601 in UTC with milliseconds and ``Z``: ``2024-05-01T12:00:00.123Z``.
 
-    SQLite hands back naive datetimes; they were stored in UTC.
+    SQLite hands back naive datetimes; they were stored in UTC. The
+    milliseconds are truncated, not rounded (``isoformat``'s rule).
     """
     if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds") + "Z"
 
 
 class Timestamped:

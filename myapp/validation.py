@@ -12,9 +12,19 @@ spec's error shape, ``{"errors": {"<field>": ["<message>"]}}``:
 Nothing is written when validation fails: the view never runs its work.
 """
 
+import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
 from .errors import APIError, error
 
@@ -78,6 +88,27 @@ def QueryText(max_length):
     return Annotated[str | None, StringConstraints(max_length=max_length, pattern=NO_NUL)]
 
 
+#: An integer in a query string, in canonical decimal form only: an optional
+#: "-", then digits without leading zeros ("0", "20", "-1"; never "+1", "01",
+#: "1.0", " 1" or "1e3"), so that one number has exactly one spelling. The
+#: same regex is in the OpenAPI document.
+CANONICAL_INTEGER = r"^(0|-?[1-9][0-9]*)$"
+
+
+def _canonical_integer(value):
+    if isinstance(value, str) and not re.fullmatch(CANONICAL_INTEGER, value):
+        raise PydanticCustomError("int_parsing", "not a canonical decimal integer")
+    return value
+
+
+#: The integer query parameters (``limit``, ``offset``); bounds go in ``Field``.
+QueryInteger = Annotated[
+    int,
+    BeforeValidator(_canonical_integer),
+    Field(json_schema_extra={"pattern": CANONICAL_INTEGER}),
+]
+
+
 class Schema(BaseModel):
     """Request bodies: JSON types only (no "1" for 1), unknown fields refused."""
 
@@ -85,7 +116,11 @@ class Schema(BaseModel):
 
 
 class QuerySchema(BaseModel):
-    """Query strings: values arrive as text; unknown parameters are ignored."""
+    """Query strings: values arrive as text; unknown parameters are ignored.
+
+    Every declared parameter takes one value: a repeated one is refused
+    (``validated_query``) rather than silently resolved to one of its values.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
@@ -171,9 +206,13 @@ def validated_body(request, schema):
 
 
 def validated_query(request, schema):
-    """The query string as an instance of ``schema`` (last value of a repeated name)."""
+    """The query string as an instance of ``schema``; a declared parameter given twice is 422."""
     try:
-        return schema.model_validate(dict(request.GET.items()))
+        params = request.GET
+        repeated = [name for name in schema.model_fields if len(params.getall(name)) > 1]
+        if repeated:
+            raise APIError(422, {name: ["must be given at most once"] for name in repeated})
+        return schema.model_validate(dict(params.items()))
     except ValidationError as exc:
         raise validation_errors(exc) from None
     except UnicodeDecodeError:

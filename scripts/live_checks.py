@@ -2,16 +2,20 @@
 
     live_checks.py [conformance] [fuzz]     (both when none is named)
 
-- conformance: the RealWorld spec's own suite, ``../shared/realworld/run.sh``.
-- fuzz: schemathesis generates requests from ``/api/openapi.json`` (signed in
-  and anonymous) and fails on any 5xx, any response that does not match the
-  document, and a server that stops answering. Settings: schemathesis.toml;
-  ``FUZZ_MAX_EXAMPLES`` (default 50 per operation) and ``FUZZ_SEED``.
+- conformance: the RealWorld spec's own suite, ``../shared/realworld/run.sh``
+  (or ``REALWORLD_SUITE``); counted in requests (a request passes when all of
+  its assertions do).
+- fuzz: ``schemathesis run`` with schemathesis.toml (the checks, the seed, one
+  worker: every setting is there), once signed in as a user of its own and once
+  anonymous; counted in generated test cases. ``FUZZ_MAX_EXAMPLES`` and
+  ``FUZZ_SEED`` override those two settings. Each run works in a temporary
+  folder of its own, so hypothesis' and schemathesis' state (``.hypothesis``,
+  ``.schemathesis``) never carries over from one run to the next.
 
-For each database: create it empty, migrate it with ``initialize_myapp_db``,
-start ``pserve`` on a free port of 127.0.0.1, wait for ``GET /api/health``,
-run the checks against it, then stop the server and drop the database,
-whatever happened.
+For each database: create it empty, then ``tests/live/server.py``'s
+``AppServer`` migrates it, starts ``pserve`` on a free port of 127.0.0.1 and
+waits for ``GET /api/health``; run the checks against it, check it still
+answers, then stop the server and drop the database, whatever happened.
 
 - SQLite: a new file in a temporary folder, served with development.ini.
 - PostgreSQL: a new database on the server of ``MYAPP_TEST_DATABASE_URL``,
@@ -22,21 +26,22 @@ whatever happened.
   (``scripts/install-pgbouncer.sh``; skipped without it unless
   ``MYAPP_REQUIRE_LIVE=1``).
 
-Exits 1 when a check failed on either database. Run it with the project's
-virtualenv: ``make conformance``, ``make fuzz`` (``.ci/run`` runs both, after
-``make test``).
+Every check prints one line of counts, ``<check> on <database>: N passed, M
+failed``; with ``MYAPP_COUNTS_DIR`` set, it also writes them there as JSON for
+``scripts/ci_summary.py`` (``.ci/run``'s closing line). Exits 1 when a check
+failed on either database. Run it with the project's virtualenv:
+``make conformance``, ``make fuzz``.
 """
 
+import json
 import os
-import secrets
+import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
-import json
 import urllib.request
 import uuid
 from contextlib import contextmanager
@@ -46,36 +51,34 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # tests.live.pgbouncer
-BIN = Path(sys.executable).parent  # the virtualenv running this script
+sys.path.insert(0, str(ROOT))  # the real-server harness of the tests, reused here
+
+from tests.live.server import BIN, AppServer, production_environ  # noqa: E402
+
 SUITE = Path(os.environ.get("REALWORLD_SUITE", ROOT.parent / "shared" / "realworld"))
-START_TIMEOUT = 30
-FUZZ_MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "50")
-FUZZ_SEED = os.environ.get("FUZZ_SEED", "20261121")
+SCHEMATHESIS_CONFIG = ROOT / "schemathesis.toml"
+#: Bruno's per-folder summary row, e.g. "│ Requests │ 10 (8 Passed, 2 Failed) │".
+BRUNO_REQUESTS = re.compile(r"Requests\s*│\s*(\d+)(?:\s*\(([^)]*)\))?")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @contextmanager
 def sqlite_database():
     """development.ini on a new SQLite file."""
-    with tempfile.TemporaryDirectory(prefix="myapp-conformance-") as folder:
+    with tempfile.TemporaryDirectory(prefix="myapp-live-checks-") as folder:
         yield "development.ini", {"database_url": f"sqlite:///{folder}/conduit.sqlite"}, {}
 
 
 @contextmanager
 def postgresql_database(server_url):
     """production.ini on a new database of the server at ``server_url``, dropped afterwards."""
-    name = f"myapp_conformance_{uuid.uuid4().hex[:12]}"
+    name = f"myapp_live_checks_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(server_url).set(database=name)
-    environ = {
-        "MYAPP_DATABASE_URL": url.render_as_string(hide_password=False),
-        "MYAPP_JWT_SECRET": secrets.token_urlsafe(48),
-        "MYAPP_CORS_ALLOWED_ORIGINS": "http://localhost:4200",
-    }
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     try:
-        yield "production.ini", {}, environ
+        yield "production.ini", {}, production_environ(url)
     finally:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -99,28 +102,57 @@ def pgbouncer_database(server_url):
         }
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+class Counts:
+    """Passed and failed counts of every check run, printed and kept for CI."""
+
+    def __init__(self):
+        self.folder = os.environ.get("MYAPP_COUNTS_DIR")
+
+    def record(self, what, passed, failed):
+        print(f"{what}: {passed} passed, {failed} failed")
+        if self.folder:
+            name = re.sub(r"[^a-z0-9]+", "-", what.lower()).strip("-")
+            with open(os.path.join(self.folder, f"{name}.json"), "w") as file:
+                json.dump({"what": what, "passed": passed, "failed": failed}, file)
 
 
-def wait_for_health(base, server):
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(f"{base}/api/health", timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.2)
-    return False
+COUNTS = Counts()
 
 
-def conformance(base):
-    return subprocess.run(["bash", SUITE / "run.sh", base]).returncode == 0
+def bruno_counts(line):
+    """(passed, failed) of one of Bruno's summary rows, or None for any other line."""
+    found = BRUNO_REQUESTS.search(ANSI_ESCAPE.sub("", line))
+    if not found:
+        return None
+    breakdown = dict(
+        (kind, int(number))
+        for number, kind in re.findall(r"(\d+) (Passed|Failed)", found.group(2) or "")
+    )
+    passed = breakdown.get("Passed", 0)
+    # Requests neither passed nor failed (skipped, or never reached after a bail)
+    # did not pass: they count as failed.
+    return passed, int(found.group(1)) - passed
+
+
+def conformance(base, label):
+    """Run the suite, echoing its output; counted in requests."""
+    passed = failed = 0
+    process = subprocess.Popen(
+        ["bash", SUITE / "run.sh", base], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    for line in process.stdout:
+        print(line, end="")
+        counts = bruno_counts(line)
+        if counts:
+            passed, failed = passed + counts[0], failed + counts[1]
+    ok = process.wait() == 0
+    if not ok and failed == 0:
+        failed = 1  # the suite failed before or outside any request it counted
+    if ok and passed == 0:
+        print("conformance: the suite passed but no request was counted (its output changed?)")
+        ok, failed = False, 1
+    COUNTS.record(f"conformance on {label}", passed, failed)
+    return ok
 
 
 def sign_up(base, name):
@@ -133,21 +165,46 @@ def sign_up(base, name):
         return json.load(response)["user"]["token"]
 
 
-def fuzz(base):
+def fuzz_counts(report):
+    """(passed, failed) in test cases, from schemathesis' JSON report (None if missing)."""
+    try:
+        document = json.loads(Path(report).read_text())
+    except (OSError, ValueError):
+        return None
+    cases = document["test_cases"]
+    failed = cases["with_failures"] + cases["errored"]
+    # Cases no check looked at did not pass; errors outside any case (a crashed
+    # phase) still fail the run.
+    passed = cases["generated"] - failed - cases["without_checks"]
+    if document["exit_code"] != 0 and failed == 0:
+        failed = max(1, sum(error["count"] for error in document["errors"]))
+    return passed, failed
+
+
+def fuzz(base, label):
     token = sign_up(base, f"fuzzer{uuid.uuid4().hex[:8]}")
-    command = [
-        BIN / "schemathesis", "run", f"{base}/api/openapi.json", "--checks", "all",
-        "--max-examples", FUZZ_MAX_EXAMPLES, "--seed", FUZZ_SEED, "--workers", "2",
-        # Hypothesis gives up on an operation when it discards too many of its own
-        # candidates (path values it cannot put in a URL): a generator limit, not a
-        # finding about the API.
-        "--suppress-health-check", "filter_too_much",
-    ]
-    passed = True
+    overrides = []
+    if os.environ.get("FUZZ_SEED"):
+        overrides += ["--seed", os.environ["FUZZ_SEED"]]
+    if os.environ.get("FUZZ_MAX_EXAMPLES"):
+        overrides += ["--max-examples", os.environ["FUZZ_MAX_EXAMPLES"]]
+    ok = True
     for who, extra in [("signed in", ["-H", f"Authorization: Token {token}"]), ("anonymous", [])]:
         print(f"--- schemathesis, {who}")
-        passed &= subprocess.run([*command, *extra], cwd=ROOT).returncode == 0
-    return passed
+        # A folder of its own per run: hypothesis and schemathesis keep their
+        # state (.hypothesis, .schemathesis) in the working directory.
+        with tempfile.TemporaryDirectory(prefix="myapp-fuzz-") as state:
+            report = Path(state) / "report.json"
+            command = [
+                BIN / "schemathesis", "--config-file", SCHEMATHESIS_CONFIG, "run",
+                f"{base}/api/openapi.json", *overrides, *extra,
+                "--report", "json", "--report-json-path", report,
+            ]
+            returncode = subprocess.run(command, cwd=state).returncode
+            counts = fuzz_counts(report) or (0, 1)
+        ok &= returncode == 0 and counts[1] == 0
+        COUNTS.record(f"fuzz on {label}, {who}", *counts)
+    return ok
 
 
 CHECKS = {"conformance": conformance, "fuzz": fuzz}
@@ -156,35 +213,17 @@ CHECKS = {"conformance": conformance, "fuzz": fuzz}
 def run_checks(label, database, checks):
     """Migrate, serve and check one fresh database; True when every check passed."""
     print(f"=== {', '.join(checks)} on {label}")
-    with database as (ini, config_vars, environ), tempfile.TemporaryFile("w+") as log:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, **environ}
-        config_vars = {**config_vars, "http_listen": f"127.0.0.1:{port}"}
-        args = [f"{name}={value}" for name, value in config_vars.items()]
-        subprocess.run([BIN / "initialize_myapp_db", ini, *args], cwd=ROOT, env=env, check=True)
-        server = subprocess.Popen(
-            [BIN / "pserve", ini, *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            passed = wait_for_health(base, server)
-            if not passed:
-                print(f"pserve {ini} did not answer {base}/api/health within {START_TIMEOUT} s")
-            for check in checks if passed else ():
-                passed &= CHECKS[check](base)
-            if passed and not wait_for_health(base, server):
+    with database as (ini, config_vars, environ):
+        server = AppServer(ini, config_vars=config_vars, environ=environ)
+        with server:
+            passed = True
+            for check in checks:
+                passed &= CHECKS[check](server.base, label)
+            if not server.wait_until_healthy():
                 print("pserve stopped answering during the checks")
                 passed = False
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        if not passed:
-            log.seek(0)
-            print(f"--- pserve {ini} output\n{log.read()}--- end of pserve output")
+            if not passed:
+                print(f"--- pserve {ini} output\n{server.output()}--- end of pserve output")
     return passed
 
 
@@ -220,9 +259,13 @@ def main(argv=sys.argv):
         started = time.monotonic()
         try:
             passed = run_checks(label, database, run_checks_here)
-        except Exception:  # a failed migration or an unreachable server: report, go on
+        except Exception as exc:  # a failed migration or an unreachable server: report, go on
             traceback.print_exc()
+            if isinstance(exc, subprocess.CalledProcessError):  # the migration's own words
+                for output in (exc.stdout, exc.stderr):
+                    print((output or b"").decode(errors="replace"), end="")
             passed = False
+            COUNTS.record(f"{' and '.join(checks)} on {label}, did not run", 0, 1)
         results[label] = f"{'passed' if passed else 'FAILED'} ({time.monotonic() - started:.0f} s)"
     print(f"{' and '.join(checks)}: " + ", ".join(f"{label} {result}" for label, result in results.items()))
     return 0 if all(result.startswith("passed") for result in results.values()) else 1

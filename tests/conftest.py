@@ -7,6 +7,11 @@ of its own is created for the run and dropped afterwards. Without the
 variable the PostgreSQL half is skipped; with it, an unreachable server is an
 error, never a skip.
 
+A run without the variable leaves the PostgreSQL half out entirely
+(deselected, so pytest's own count says how many) and says so in one line at
+the end, instead of a screen of skips. With ``MYAPP_REQUIRE_LIVE=1`` (CI) a
+missing variable fails every PostgreSQL test instead.
+
 Requests commit for real: each test gets a new app (a new engine and pool) and
 afterwards every table is emptied through a separate connection.
 """
@@ -25,6 +30,7 @@ from myapp.models import import_all_models
 from myapp.scripts.initialize_db import upgrade_to_head
 
 from .contract import ContractTestApp
+from .live.cluster import require
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -63,10 +69,38 @@ def migrate(url):
     upgrade_to_head({"sqlalchemy.url": url}, DEVELOPMENT_INI)
 
 
+#: How many PostgreSQL tests a run without MYAPP_TEST_DATABASE_URL left out.
+POSTGRESQL_LEFT_OUT = pytest.StashKey[int]()
+POSTGRESQL_EXAMPLE = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without a PostgreSQL server to use, deselect the tests that need one."""
+    if os.environ.get("MYAPP_TEST_DATABASE_URL") or os.environ.get("MYAPP_REQUIRE_LIVE") == "1":
+        return
+    kept, left_out = [], []
+    for item in items:
+        params = getattr(item, "callspec", None) and item.callspec.params
+        (left_out if params and params.get("database_url") == "postgresql" else kept).append(item)
+    if left_out:
+        items[:] = kept
+        config.hook.pytest_deselected(items=left_out)
+        config.stash[POSTGRESQL_LEFT_OUT] = len(left_out)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    left_out = config.stash.get(POSTGRESQL_LEFT_OUT, 0)
+    if left_out:
+        terminalreporter.write_line(
+            f"PostgreSQL half not run ({left_out} tests deselected): set "
+            f"MYAPP_TEST_DATABASE_URL={POSTGRESQL_EXAMPLE} (a server where the tests "
+            "may create databases) to run it."
+        )
+
+
 def _postgres_database():
     base = os.environ.get("MYAPP_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("PostgreSQL tests need MYAPP_TEST_DATABASE_URL")
+    require(base, "PostgreSQL tests need MYAPP_TEST_DATABASE_URL")
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     name = f"myapp_test_{uuid.uuid4().hex[:12]}"
     try:

@@ -62,7 +62,10 @@ def sync_playwright():
     except ImportError:
         browser_missing("the playwright package is not installed (pip install -e '.[testing]')")
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        browser_missing(f"no Chromium at {CHROMIUM} (run scripts/install-browser.sh)")
+        browser_missing(
+            f"the docs-page browser test needs Chromium at {CHROMIUM}: "
+            "install it with `sudo bash scripts/install-browser.sh` (Debian's package)"
+        )
     return sync_playwright
 
 

@@ -121,3 +121,29 @@ def test_the_document_and_the_validation_agree_on_every_string_field(operation):
             except ValidationError:
                 accepted = False
             assert documented == accepted, (operation.operation_id, field, value)
+
+
+def _query_parameter(document, path, name):
+    parameters = document["paths"][path]["get"]["parameters"]
+    return next(p for p in parameters if p["name"] == name)
+
+
+@pytest.mark.parametrize("value", ["0", "7", "100", "-1", "+1", "01", "-0", "1.0", " 1", "1e2", "0x1"])
+def test_the_document_states_which_spellings_of_an_integer_the_api_takes(testapp, value):
+    """Its pattern matches exactly the spellings that are not refused as "not an integer"."""
+    document = testapp.get("/api/openapi.json").json
+    limit = _query_parameter(document, "/api/articles", "limit")
+    documented = re.search(limit["schema"]["pattern"], value) is not None
+    answer = testapp.get("/api/articles", params={"limit": value}, expect_errors=True)
+    refused_as_not_an_integer = answer.json.get("errors") == {"limit": ["must be an integer"]}
+    assert documented != refused_as_not_an_integer
+    assert "canonical form" in limit["description"]
+
+
+def test_the_document_says_each_query_parameter_is_given_at_most_once(testapp):
+    document = testapp.get("/api/openapi.json").json
+    for path in ("/api/articles", "/api/articles/feed"):
+        parameters = document["paths"][path]["get"]["parameters"]
+        for parameter in (p for p in parameters if p["in"] == "query"):
+            assert parameter["schema"].get("type") != "array"
+            assert "At most once: a repeated parameter is 422." in parameter["description"]

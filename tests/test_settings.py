@@ -3,7 +3,6 @@
 import os
 
 import pytest
-from pyramid.exceptions import ConfigurationError
 from pyramid.paster import get_appsettings
 
 from myapp import main
@@ -22,7 +21,7 @@ def production_settings(monkeypatch):
 
 
 def test_production_refuses_to_start_without_its_environment(production_settings):
-    with pytest.raises(ConfigurationError) as refused:
+    with pytest.raises(SystemExit) as refused:
         main({}, **production_settings)
     for name in REQUIRED:
         assert f"${name}" in str(refused.value)
@@ -31,7 +30,7 @@ def test_production_refuses_to_start_without_its_environment(production_settings
 def test_production_names_the_one_variable_missing(production_settings, monkeypatch, database_url):
     monkeypatch.setenv("MYAPP_DATABASE_URL", database_url)
     monkeypatch.setenv("MYAPP_CORS_ALLOWED_ORIGINS", "https://conduit.example")
-    with pytest.raises(ConfigurationError, match=r"myapp.jwt_secret \(from \$MYAPP_JWT_SECRET\)"):
+    with pytest.raises(SystemExit, match=r"myapp.jwt_secret \(from \$MYAPP_JWT_SECRET\)"):
         main({}, **production_settings)
 
 
@@ -48,5 +47,5 @@ def test_a_short_jwt_secret_is_refused(production_settings, monkeypatch, databas
     monkeypatch.setenv("MYAPP_DATABASE_URL", database_url)
     monkeypatch.setenv("MYAPP_JWT_SECRET", "too-short")
     monkeypatch.setenv("MYAPP_CORS_ALLOWED_ORIGINS", "https://conduit.example")
-    with pytest.raises(ConfigurationError, match="at least 32 bytes"):
+    with pytest.raises(SystemExit, match="at least 32 bytes"):
         main({}, **production_settings)

@@ -1,104 +1,197 @@
-"""Reading articles: every answer about articles comes from ``article_rows``.
+"""Reading articles: every answer about articles comes from one statement.
 
-A page of articles costs a fixed number of SQL statements whatever its size:
-one for the articles with their authors, favorites count, ``favorited`` and
-``following`` (correlated subqueries), one for their tags (``selectinload``),
-and one for the total count of a list.
+The reads are column-level Core selects: no ORM entity is built to answer a
+GET, and the database shapes what it can. Each article row carries its
+author, its sorted tags (aggregated in the same statement: PostgreSQL
+``array_agg``, SQLite ``json_group_array``), its favorites count and, for a
+signed-in viewer, ``favorited`` and ``following`` (correlated subqueries). A
+page also carries the total count of the matching articles, so a page costs
+one statement whatever its size, even when it is empty (the count is the
+left side of an outer join).
+
+Statements are built once per shape (dialect, signed in or not, which
+filters) with bound parameters, and reused: building a ``select()`` per
+request cost more than running it.
 """
 
-from sqlalchemy import exists, func, literal, select
-from sqlalchemy.orm import contains_eager, defer, selectinload
+import functools
+
+from sqlalchemy import JSON, bindparam, exists, false, func, select, true, type_coerce
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.types import NullType, TypeDecorator
 
 from ..errors import not_found
 from ..users.models import Follow, User, identity_key
 from .models import Article, ArticleTag, Favorite
 
+articles = Article.__table__
+tags = ArticleTag.__table__
+favorites = Favorite.__table__
+users = User.__table__
+follows = Follow.__table__
 
-def _viewer_columns(viewer):
-    favorites_count = (
+#: The filters of /articles, each a bound parameter of the same name.
+FILTERS = ("tag", "author", "favorited")
+#: The filters that name a user: compared with ``users.username_key``.
+USERNAME_FILTERS = frozenset({"author", "favorited"})
+
+
+class TagNames(TypeDecorator):
+    """An article's tag names as a sorted list, from either database's aggregate."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            # psycopg hands back a list of str already: no per-item processing.
+            return dialect.type_descriptor(NullType())
+        return dialect.type_descriptor(JSON())
+
+    def process_result_value(self, value, dialect):
+        if dialect.name == "postgresql":
+            return value or []  # array_agg sorted them; no tags gives NULL
+        # json_group_array has no ORDER BY before SQLite 3.44.
+        return sorted(value or ())
+
+
+def _tag_names(dialect_name):
+    if dialect_name == "postgresql":
+        names = func.array_agg(aggregate_order_by(tags.c.name, tags.c.name))
+    else:
+        names = func.json_group_array(tags.c.name)
+    return type_coerce(
+        select(names).where(tags.c.article_id == articles.c.id).scalar_subquery(), TagNames
+    )
+
+
+def _article_columns(dialect_name, signed_in, with_body):
+    viewer_id = bindparam("viewer_id")
+    if signed_in:
+        favorited = exists().where(
+            favorites.c.article_id == articles.c.id, favorites.c.user_id == viewer_id
+        )
+        following = exists().where(
+            follows.c.follower_id == viewer_id, follows.c.followee_id == articles.c.author_id
+        )
+    else:
+        favorited = following = false()
+    columns = [
+        articles.c.id,
+        articles.c.slug,
+        articles.c.title,
+        articles.c.description,
+        _tag_names(dialect_name).label("tag_list"),
+        articles.c.created_at,
+        articles.c.updated_at,
+        favorited.label("favorited"),
         select(func.count())
-        .where(Favorite.article_id == Article.id)
-        .correlate(Article)
+        .where(favorites.c.article_id == articles.c.id)
         .scalar_subquery()
-    )
-    if viewer is None:
-        return favorites_count, literal(False), literal(False)
-    favorited = exists().where(Favorite.article_id == Article.id, Favorite.user_id == viewer.id)
-    following = exists().where(
-        Follow.follower_id == viewer.id, Follow.followee_id == Article.author_id
-    )
-    return favorites_count, favorited, following
+        .label("favorites_count"),
+        users.c.username,
+        users.c.bio,
+        users.c.image,
+        following.label("following"),
+    ]
+    if with_body:
+        columns.append(articles.c.body)
+    return columns
 
 
-def article_rows(dbsession, viewer, conditions=(), limit=None, offset=0, with_body=True):
-    """Rows of (Article, favorites_count, favorited, following), newest first."""
-    favorites_count, favorited, following = _viewer_columns(viewer)
-    query = (
-        select(
-            Article,
-            favorites_count.label("favorites_count"),
-            favorited.label("favorited"),
-            following.label("following"),
-        )
-        .join(Article.author)
-        .options(contains_eager(Article.author), selectinload(Article.tags))
-        .where(*conditions)
-        .order_by(Article.created_at.desc(), Article.id.desc())
-        .offset(offset)
-        .limit(limit)
-    )
-    if not with_body:
-        query = query.options(defer(Article.body))
-    return dbsession.execute(query).all()
-
-
-def count_articles(dbsession, conditions):
-    return dbsession.scalar(select(func.count(Article.id)).where(*conditions))
-
-
-def list_conditions(filters):
-    """WHERE conditions for /articles?tag=&author=&favorited= (all subqueries on Article).
-
-    Usernames match in any case, as /profiles/{username} does.
-    """
+def _conditions(filters, feed):
+    """WHERE conditions on ``articles`` for the named filters (bound parameters)."""
     conditions = []
-    if filters.tag is not None:
+    if "tag" in filters:
         conditions.append(
-            Article.id.in_(select(ArticleTag.article_id).where(ArticleTag.name == filters.tag))
+            articles.c.id.in_(select(tags.c.article_id).where(tags.c.name == bindparam("tag")))
         )
-    if filters.author is not None:
+    if "author" in filters:
         conditions.append(
-            Article.author_id.in_(select(User.id).where(User.username_key == identity_key(filters.author)))
+            articles.c.author_id.in_(select(users.c.id).where(users.c.username_key == bindparam("author")))
         )
-    if filters.favorited is not None:
+    if "favorited" in filters:
         conditions.append(
-            Article.id.in_(
-                select(Favorite.article_id)
-                .join(User, User.id == Favorite.user_id)
-                .where(User.username_key == identity_key(filters.favorited))
+            articles.c.id.in_(
+                select(favorites.c.article_id)
+                .join(users, users.c.id == favorites.c.user_id)
+                .where(users.c.username_key == bindparam("favorited"))
+            )
+        )
+    if feed:
+        conditions.append(
+            articles.c.author_id.in_(
+                select(follows.c.followee_id).where(follows.c.follower_id == bindparam("viewer_id"))
             )
         )
     return conditions
 
 
-def feed_conditions(viewer):
-    followed = select(Follow.followee_id).where(Follow.follower_id == viewer.id)
-    return [Article.author_id.in_(followed)]
+NEWEST_FIRST = (articles.c.created_at.desc(), articles.c.id.desc())
 
 
-def article_page(dbsession, viewer, conditions, page):
-    """A page of list items (no body) and the total count of matching articles."""
-    rows = article_rows(
-        dbsession, viewer, conditions, limit=page.limit, offset=page.offset, with_body=False
+@functools.lru_cache(maxsize=64)
+def page_statement(dialect_name, signed_in, filters, feed=False):
+    """A page of articles (no body) and the total: the count left-joined to the page."""
+    conditions = _conditions(filters, feed)
+    total = select(func.count().label("total")).where(*conditions).select_from(articles)
+    page = (
+        select(*_article_columns(dialect_name, signed_in, with_body=False))
+        .join_from(articles, users, users.c.id == articles.c.author_id)
+        .where(*conditions)
+        .order_by(*NEWEST_FIRST)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+        .subquery("page")
     )
-    return rows, count_articles(dbsession, conditions)
+    total = total.subquery("total")
+    return (
+        select(total.c.total, *page.c)
+        .select_from(total.outerjoin(page, true()))
+        .order_by(page.c.created_at.desc(), page.c.id.desc())
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def article_statement(dialect_name, signed_in):
+    """One article (with its body) by slug."""
+    return (
+        select(*_article_columns(dialect_name, signed_in, with_body=True))
+        .join_from(articles, users, users.c.id == articles.c.author_id)
+        .where(articles.c.slug == bindparam("slug"))
+    )
+
+
+def _dialect(dbsession):
+    return dbsession.get_bind().dialect.name
+
+
+def _viewer_params(viewer):
+    return {"viewer_id": viewer.id} if viewer is not None else {}
+
+
+def article_page(dbsession, viewer, page, feed=False):
+    """(rows of a page of articles without body, total count of matching articles).
+
+    ``page`` has ``limit`` and ``offset``, and the filters (``FILTERS``) it
+    has that are not None apply; ``feed`` keeps the viewer's followed authors.
+    """
+    given = tuple(name for name in FILTERS if getattr(page, name, None) is not None)
+    statement = page_statement(_dialect(dbsession), viewer is not None, given, feed)
+    params = {name: getattr(page, name) for name in given}
+    # Usernames match in any case, as /profiles/{username} does.
+    params.update({name: identity_key(params[name]) for name in USERNAME_FILTERS & set(given)})
+    params.update(_viewer_params(viewer), limit=page.limit, offset=page.offset)
+    rows = dbsession.execute(statement, params).all()
+    return [row for row in rows if row.slug is not None], rows[0].total
 
 
 def article_by_slug(dbsession, viewer, slug):
-    rows = article_rows(dbsession, viewer, [Article.slug == slug], limit=1)
-    if not rows:
+    statement = article_statement(_dialect(dbsession), viewer is not None)
+    row = dbsession.execute(statement, {"slug": slug, **_viewer_params(viewer)}).first()
+    if row is None:
         raise not_found("article")
-    return rows[0]
+    return row
 
 
 def find_article(dbsession, slug, for_update=False):
@@ -121,10 +214,17 @@ def find_article(dbsession, slug, for_update=False):
     return article
 
 
+def article_id(dbsession, slug):
+    """The id of the article ``slug``; 404 when there is none."""
+    found = dbsession.scalar(select(articles.c.id).where(articles.c.slug == slug))
+    if found is None:
+        raise not_found("article")
+    return found
+
+
+POPULAR_TAGS = select(tags.c.name).group_by(tags.c.name).order_by(func.count().desc(), tags.c.name)
+
+
 def popular_tags(dbsession):
     """Every tag in use, most used first, then by name."""
-    return dbsession.scalars(
-        select(ArticleTag.name)
-        .group_by(ArticleTag.name)
-        .order_by(func.count().desc(), ArticleTag.name)
-    ).all()
+    return dbsession.scalars(POPULAR_TAGS).all()

@@ -6,7 +6,7 @@ from pydantic import AfterValidator, Field
 
 from ..models import iso_utc
 from ..users.schemas import profile_json
-from ..validation import QuerySchema, QueryText, Schema, Text
+from ..validation import QueryInteger, QuerySchema, QueryText, Schema, Text
 
 # Surrounding spaces are dropped: " pyramid " and "pyramid" are one tag. After
 # validation, so that the limits apply to what was sent, as the document says.
@@ -47,8 +47,8 @@ class ArticleUpdateBody(Schema):
 
 
 class Page(QuerySchema):
-    limit: int = Field(DEFAULT_LIMIT, ge=0, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    limit: QueryInteger = Field(DEFAULT_LIMIT, ge=0, le=MAX_LIMIT)
+    offset: QueryInteger = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class ArticleFilters(Page):
@@ -70,19 +70,19 @@ def article_content(article):
 
 
 def article_json(row, with_body=True):
-    """One article as the spec shows it; ``row`` comes from ``queries.article_rows``."""
-    article = row.Article
+    """One article as the spec shows it; ``row`` comes from ``queries`` (its author's
+    columns are the row's own)."""
     data = {
-        "slug": article.slug,
-        "title": article.title,
-        "description": article.description,
-        "tagList": article.tag_list,
-        "createdAt": iso_utc(article.created_at),
-        "updatedAt": iso_utc(article.updated_at),
+        "slug": row.slug,
+        "title": row.title,
+        "description": row.description,
+        "tagList": row.tag_list,
+        "createdAt": iso_utc(row.created_at),
+        "updatedAt": iso_utc(row.updated_at),
         "favorited": bool(row.favorited),
         "favoritesCount": row.favorites_count,
-        "author": profile_json(article.author, bool(row.following)),
+        "author": profile_json(row, bool(row.following)),
     }
     if with_body:
-        data["body"] = article.body
+        data["body"] = row.body
     return data

@@ -4,11 +4,14 @@ import re
 import secrets
 import unicodedata
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import forbidden
 from ..models import utcnow
-from .models import Article, ArticleTag, Favorite
+from ..session_events import mark_session_changed
+from .models import Article, ArticleTag
+from .queries import articles, favorites
 
 MAX_SLUG_BASE = 80
 
@@ -105,15 +108,38 @@ def delete_article(dbsession, user, article):
     dbsession.flush()
 
 
-def favorite(dbsession, user, article):
-    """Idempotent: favoriting twice leaves one favorite."""
-    if dbsession.get(Favorite, (user.id, article.id)) is None:
-        dbsession.add(Favorite(user_id=user.id, article_id=article.id))
-        dbsession.flush()
+def _favorite_statement(dialect_insert):
+    rows = select(bindparam("user_id", type_=Integer), articles.c.id).where(
+        articles.c.slug == bindparam("slug")
+    )
+    return (
+        dialect_insert(favorites).from_select(["user_id", "article_id"], rows).on_conflict_do_nothing()
+    )
 
 
-def unfavorite(dbsession, user, article):
-    existing = dbsession.get(Favorite, (user.id, article.id))
-    if existing is not None:
-        dbsession.delete(existing)
-        dbsession.flush()
+#: Core statements (the ORM would take bound values for a bulk insert), built once
+#: (per dialect: ON CONFLICT is not standard SQL); the session is marked changed.
+FAVORITE = {"postgresql": _favorite_statement(postgresql.insert), "sqlite": _favorite_statement(sqlite.insert)}
+UNFAVORITE = delete(favorites).where(
+    favorites.c.user_id == bindparam("user_id"),
+    favorites.c.article_id.in_(select(articles.c.id).where(articles.c.slug == bindparam("slug"))),
+)
+
+
+def favorite(dbsession, user, slug):
+    """Idempotent: favoriting twice leaves one favorite.
+
+    One statement, ``INSERT … SELECT … ON CONFLICT DO NOTHING``: no reads
+    first, and no unique-constraint race between two requests favoriting at
+    once. An unknown slug inserts nothing; the caller's read of the article
+    answers 404 (and the transaction aborts).
+    """
+    statement = FAVORITE[dbsession.get_bind().dialect.name]
+    dbsession.execute(statement, {"user_id": user.id, "slug": slug})
+    mark_session_changed(dbsession)
+
+
+def unfavorite(dbsession, user, slug):
+    """Idempotent: one DELETE, which may find nothing."""
+    dbsession.execute(UNFAVORITE, {"user_id": user.id, "slug": slug})
+    mark_session_changed(dbsession)

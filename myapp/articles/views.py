@@ -35,8 +35,7 @@ def _require_current(request, article):
 @view_config(route_name="articles", request_method="GET", renderer="json")
 def list_articles(request):
     filters = validated_query(request, ArticleFilters)
-    conditions = queries.list_conditions(filters)
-    return _page_json(*queries.article_page(request.dbsession, request.user, conditions, filters))
+    return _page_json(*queries.article_page(request.dbsession, request.user, filters))
 
 
 @view_config(
@@ -44,8 +43,7 @@ def list_articles(request):
 )
 def feed(request):
     page = validated_query(request, Page)
-    conditions = queries.feed_conditions(request.user)
-    return _page_json(*queries.article_page(request.dbsession, request.user, conditions, page))
+    return _page_json(*queries.article_page(request.dbsession, request.user, page, feed=True))
 
 
 @view_config(
@@ -89,18 +87,18 @@ def delete_article(request):
     route_name="favorite", request_method="POST", renderer="json", permission="authenticated"
 )
 def favorite(request):
-    article = queries.find_article(request.dbsession, request.matchdict["slug"])
-    services.favorite(request.dbsession, request.user, article)
-    return _article_answer(request, article.slug)
+    slug = request.matchdict["slug"]
+    services.favorite(request.dbsession, request.user, slug)
+    return _article_answer(request, slug)  # 404 for an unknown slug
 
 
 @view_config(
     route_name="favorite", request_method="DELETE", renderer="json", permission="authenticated"
 )
 def unfavorite(request):
-    article = queries.find_article(request.dbsession, request.matchdict["slug"])
-    services.unfavorite(request.dbsession, request.user, article)
-    return _article_answer(request, article.slug)
+    slug = request.matchdict["slug"]
+    services.unfavorite(request.dbsession, request.user, slug)
+    return _article_answer(request, slug)  # 404 for an unknown slug
 
 
 @view_config(route_name="tags", request_method="GET", renderer="json")

@@ -13,13 +13,13 @@ class NewCommentBody(Schema):
     comment: NewComment
 
 
-def comment_json(row):
-    """``row`` is (Comment, following) from ``services.comment_rows``."""
-    comment = row.Comment
+def comment_json(comment, author, following):
+    """``comment`` has id, timestamps and body; ``author`` username, bio and image
+    (a row of ``services.comments_of`` is both)."""
     return {
         "id": comment.id,
         "createdAt": iso_utc(comment.created_at),
         "updatedAt": iso_utc(comment.updated_at),
         "body": comment.body,
-        "author": profile_json(comment.author, bool(row.following)),
+        "author": profile_json(author, bool(following)),
     }

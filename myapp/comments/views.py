@@ -3,36 +3,41 @@
 from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
-from ..articles.queries import find_article
+from ..articles.queries import article_id
+from ..errors import APIError, not_found
 from ..validation import validated_body
 from . import services
-from .models import Comment
 from .schemas import NewCommentBody, comment_json
 
 
 @view_config(route_name="comments", request_method="GET", renderer="json")
 def list_comments(request):
-    article = find_article(request.dbsession, request.matchdict["slug"])
-    rows = services.comment_rows(request.dbsession, request.user, Comment.article_id == article.id)
-    return {"comments": [comment_json(row) for row in rows]}
+    rows = services.comments_of(request.dbsession, request.user, request.matchdict["slug"])
+    return {"comments": [comment_json(row, row, row.following) for row in rows]}
 
 
 @view_config(
     route_name="comments", request_method="POST", renderer="json", permission="authenticated"
 )
 def add_comment(request):
-    article = find_article(request.dbsession, request.matchdict["slug"])
-    new_comment = validated_body(request, NewCommentBody).comment
-    comment = services.add_comment(request.dbsession, request.user, article, new_comment)
-    (row,) = services.comment_rows(request.dbsession, request.user, Comment.id == comment.id)
+    slug = request.matchdict["slug"]
+    try:
+        new_comment = validated_body(request, NewCommentBody).comment
+    except APIError:
+        article_id(request.dbsession, slug)  # an unknown article is said first: 404
+        raise
+    comment = services.add_comment(request.dbsession, request.user, slug, new_comment)
+    if comment is None:
+        raise not_found("article")
     request.response.status_int = 201
-    return {"comment": comment_json(row)}
+    # The author is the viewer, who cannot follow themselves.
+    return {"comment": comment_json(comment, request.user, following=False)}
 
 
 @view_config(route_name="comment", request_method="DELETE", permission="authenticated")
 def delete_comment(request):
-    article = find_article(request.dbsession, request.matchdict["slug"])
+    found = article_id(request.dbsession, request.matchdict["slug"])
     services.delete_comment(
-        request.dbsession, request.user, article, int(request.matchdict["comment_id"])
+        request.dbsession, request.user, found, int(request.matchdict["comment_id"])
     )
     return HTTPNoContent()

@@ -34,12 +34,12 @@ import json
 import re
 import time
 
-import zope.sqlalchemy
 from pyramid.interfaces import IRoutesMapper
 from pyramid.response import Response
 from sqlalchemy import delete, select
 
 from ..errors import APIError, error_response
+from ..session_events import mark_session_changed
 from ..validation import DEFAULT_MAX_BODY_BYTES, bounded_body
 from .models import IdempotencyKey
 
@@ -91,7 +91,7 @@ def purge_expired(dbsession, now):
         execution_options={"synchronize_session": False},
     )
     if result.rowcount:
-        zope.sqlalchemy.mark_changed(dbsession)  # a Core-style delete
+        mark_session_changed(dbsession)  # a bulk delete, not a unit-of-work flush
 
 
 def replay(stored):

@@ -229,10 +229,28 @@ def _ref(model):
     return {"$ref": REF.format(model=model.__name__)}
 
 
+#: What validated_query enforces beyond the schema's own keywords. (A JSON
+#: Schema ``pattern`` applies to strings only: for an integer it states the
+#: accepted spelling, which these descriptions spell out.)
+ONE_VALUE = "At most once: a repeated parameter is 422."
+CANONICAL_INTEGER_FORM = (
+    "A decimal integer in canonical form: an optional '-' and digits without leading "
+    "zeros (no '+', no '.0', no exponent, no spaces), else 422."
+)
+
+
 def _query_parameters(model):
     schema = model.model_json_schema()
     return [
-        {"name": name, "in": "query", "required": False, "schema": prop}
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": (
+                f"{CANONICAL_INTEGER_FORM} {ONE_VALUE}" if prop.get("type") == "integer" else ONE_VALUE
+            ),
+            "schema": prop,
+        }
         for name, prop in schema["properties"].items()
     ]
 

@@ -11,6 +11,8 @@ import sys
 
 import alembic.command
 import alembic.config
+import sqlalchemy.exc
+from pyramid.exceptions import ConfigurationError
 from pyramid.paster import bootstrap, get_appsettings, setup_logging
 from pyramid.request import Request
 from pyramid.scripts.common import parse_vars
@@ -75,14 +77,22 @@ def load_demo(env):
 def main(argv=sys.argv):
     args = parse_args(argv)
     setup_logging(args.config_uri, global_conf=args.options)
-    migrate(args.config_uri, args.options)
-    if args.demo:
-        # A writing request: on SQLite its transaction takes the write lock up
-        # front, so a running server's writes make it wait, not fail (myapp.db).
-        request = Request.blank("/", method="POST")
-        with bootstrap(args.config_uri, request=request, options=args.options) as env:
-            report = load_demo(env)
-        print(describe(report))
+    # An operator's mistake (an unset variable, a database not created yet)
+    # ends in one sentence and exit status 1, not in a traceback.
+    try:
+        migrate(args.config_uri, args.options)
+        if args.demo:
+            # A writing request: on SQLite its transaction takes the write lock up
+            # front, so a running server's writes make it wait, not fail (myapp.db).
+            request = Request.blank("/", method="POST")
+            with bootstrap(args.config_uri, request=request, options=args.options) as env:
+                report = load_demo(env)
+            print(describe(report))
+    except ConfigurationError as exc:
+        sys.exit(f"initialize_myapp_db: {exc}")
+    except sqlalchemy.exc.OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0]
+        sys.exit(f"initialize_myapp_db: cannot open the database ({reason}); create it first")
 
 
 if __name__ == "__main__":

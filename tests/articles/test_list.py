@@ -156,6 +156,20 @@ def test_favorites_and_following_as_each_viewer_sees_them(testapp, library, alic
         ("limit=2.5", {"limit": ["must be an integer"]}),
         ("offset=1e3", {"offset": ["must be an integer"]}),
         ("limit=", {"limit": ["can't be blank"]}),
+        # Integers only in canonical decimal form: one spelling per number.
+        ("offset=%2B0", {"offset": ["must be an integer"]}),
+        ("offset=%2B0.0", {"offset": ["must be an integer"]}),
+        ("offset=0.0", {"offset": ["must be an integer"]}),
+        ("offset=%201", {"offset": ["must be an integer"]}),
+        ("offset=1%20", {"offset": ["must be an integer"]}),
+        ("limit=05", {"limit": ["must be an integer"]}),
+        ("limit=-0", {"limit": ["must be an integer"]}),
+        ("limit=1_0", {"limit": ["must be an integer"]}),
+        # A single-valued parameter given twice is refused, not resolved to one value.
+        ("offset=1&offset=2", {"offset": ["must be given at most once"]}),
+        ("limit=5&limit=5", {"limit": ["must be given at most once"]}),
+        ("limit=5&offset=0&limit=6&offset=0", {
+            "limit": ["must be given at most once"], "offset": ["must be given at most once"]}),
         (
             "limit=1000&offset=-5",
             {
@@ -169,3 +183,19 @@ def test_page_bounds_are_422(testapp, alice, path, query, errors):
     create_article(testapp, alice.token)
     response = testapp.get(f"{path}?{query}", headers=alice.headers, status=422)
     assert response.json == {"errors": errors}
+
+
+@pytest.mark.parametrize("query", ["tag=x&tag=y", "author=a&author=a", "favorited=a&favorited=b"])
+def test_a_repeated_filter_is_422(testapp, query):
+    name = query.split("=")[0]
+    response = testapp.get(f"/api/articles?{query}", status=422)
+    assert response.json == {"errors": {name: ["must be given at most once"]}}
+
+
+def test_canonical_integers_and_repeated_unknown_parameters_are_accepted(testapp, alice):
+    for title in ("one", "two", "three"):
+        create_article(testapp, alice.token, title=title)
+    page = list_articles(testapp, limit="0", offset="0")
+    assert page == {"articles": [], "articlesCount": 3}
+    page = testapp.get("/api/articles?limit=10&offset=2&unknown=1&unknown=2").json
+    assert slugs(page) == [slugs(list_articles(testapp))[-1]]

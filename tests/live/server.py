@@ -26,6 +26,18 @@ BIN = Path(sys.executable).parent  # the virtualenv running the tests
 START_TIMEOUT = 30  # seconds
 
 
+def stop_process(process, timeout=10):
+    """Terminate ``process`` (a Popen, or None), killing it after ``timeout`` s. Idempotent."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def production_environ(database_url, **extra):
     """The environment production.ini needs, for ``database_url``."""
     return {
@@ -92,14 +104,7 @@ class AppServer:
         return False
 
     def stop(self):
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
     def output(self):
         """Everything the server printed so far."""

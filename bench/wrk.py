@@ -1,0 +1,89 @@
+"""One wrk run of one scenario against one target, with the SQL it caused.
+
+Statements are counted by the database itself (pg_stat_statements, loaded by
+the bench's private cluster), for the target's database only, from a reset
+just before wrk starts to just after it ends. BEGIN/COMMIT/ROLLBACK are
+counted apart from the rest. Requests still in flight when wrk stops are not
+in its count but their statements are: an overcount of at most 16 requests'
+worth, negligible over a full round.
+"""
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+
+import psycopg
+
+from .scenarios import lua_script
+
+THREADS = 2
+CONNECTIONS = 16
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non2xx: int
+    requests: int
+    statements: float  # per request, BEGIN/COMMIT/ROLLBACK excluded
+    transaction_control: float  # BEGIN/COMMIT/ROLLBACK per request
+
+
+class StatementCounter:
+    """pg_stat_statements of one database, read through the cluster's ``postgres`` db."""
+
+    def __init__(self, admin_url):
+        self.connection = psycopg.connect(
+            admin_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+        )
+        self.connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+
+    def reset(self):
+        self.connection.execute("SELECT pg_stat_statements_reset()")
+
+    def counts(self, database):
+        """(statements, transaction control statements) since the reset."""
+        rows = self.connection.execute(
+            "SELECT s.query, s.calls FROM pg_stat_statements s"
+            " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = %s",
+            (database,),
+        ).fetchall()
+        control = sum(calls for query, calls in rows if query.strip().upper() in TRANSACTION_CONTROL)
+        return sum(calls for _, calls in rows) - control, control
+
+    def close(self):
+        self.connection.close()
+
+
+def run_wrk(base, scenario, seeded, duration, counter, database):
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua_script(scenario, seeded))
+    try:
+        counter.reset()
+        completed = subprocess.run(
+            ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{duration}s", "--timeout", "10s",
+             "-s", script.name, base],
+            capture_output=True, text=True, timeout=duration + 60,
+        )
+        statements, control = counter.counts(database)
+    finally:
+        os.unlink(script.name)
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("BENCH_JSON ")]
+    if completed.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
+    data = json.loads(lines[-1].split(" ", 1)[1])
+    requests = max(data["requests"], 1)
+    return Result(
+        rps=data["requests"] / (data["duration_us"] / 1e6),
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        non2xx=data["non2xx"] + data["socket_errors"],
+        requests=data["requests"],
+        statements=statements / requests,
+        transaction_control=control / requests,
+    )
