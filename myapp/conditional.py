@@ -36,7 +36,7 @@ import re
 
 from pyramid.response import Response
 
-from .errors import error
+from .errors import APIError, error, error_response
 
 #: Where a view leaves the content digest of its answer for the tween.
 CONTENT_VERSION = "myapp.content_version"
@@ -44,8 +44,11 @@ CONTENT_VERSION = "myapp.content_version"
 ARTICLE_CONTENT = ("slug", "title", "description", "body", "createdAt", "updatedAt")
 USER_CONTENT = ("email", "username", "bio", "image")
 
-#: One entity-tag of a list: optional weak prefix and the quoted opaque tag.
-ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
+#: One entity-tag: optional weak prefix and the quoted opaque tag (ASCII etagc).
+ENTITY_TAG = r'(W/)?"([!#-~]*)"'
+#: ``If-Match``/``If-None-Match``: ``*`` or a list of entity-tags, maybe empty.
+#: The OpenAPI document gives clients this very pattern.
+ENTITY_TAGS = re.compile(rf'\*|({ENTITY_TAG}( ?, ?{ENTITY_TAG})*)?')
 
 #: Headers a 304 repeats from the 200 it stands for (RFC 9110, section 15.4.5).
 NOT_MODIFIED_HEADERS = ("ETag", "Vary")
@@ -82,26 +85,22 @@ def entity_tag(body, version=None):
     return f'"{version}.{answer}"' if version else f'"{answer}"'
 
 
-def parse_tags(header):
-    """``If-Match``/``If-None-Match`` → ``"*"`` or a list of (weak, opaque-tag); None if malformed."""
-    if header.strip() == "*":
+def parse_tags(request, name):
+    """Header ``name`` → None (absent), ``"*"`` or a list of (weak, opaque-tag); 400 if malformed."""
+    header = request.headers.get(name)
+    if header is None:
+        return None
+    header = header.strip()
+    if not ENTITY_TAGS.fullmatch(header):
+        raise error(400, name, "must be * or a list of entity-tags (\"...\" or W/\"...\")")
+    if header == "*":
         return "*"
-    tags, position = [], 0
-    while position < len(header):
-        found = ENTITY_TAG.match(header, position)
-        if found is None:
-            return None
-        tags.append((bool(found.group(1)), found.group(2)))
-        position = found.end()
-    return tags
+    return [(bool(weak), opaque) for weak, opaque in re.findall(ENTITY_TAG, header)]
 
 
-def _none_match(header, tag):
+def _none_match(tags, tag):
     """True when ``If-None-Match`` names ``tag`` (weak comparison) or is ``*``."""
-    tags = parse_tags(header)
-    if tags == "*":
-        return True
-    return bool(tags) and any(opaque == tag.strip('"') for _, opaque in tags)
+    return tags == "*" or any(opaque == tag.strip('"') for _, opaque in tags)
 
 
 def require_current(request, current_version, resource):
@@ -110,14 +109,13 @@ def require_current(request, current_version, resource):
     ``current_version`` is called only when the header is there, under the
     caller's row lock.
     """
-    header = request.headers.get("If-Match", "")
-    if not header.strip():
+    tags = parse_tags(request, "If-Match")
+    if not tags:
         return  # no precondition (an empty list names nothing to compare)
-    tags = parse_tags(header)
     if tags == "*":
         return  # the resource exists: the caller found it
     version = current_version()
-    for weak, opaque in tags or ():
+    for weak, opaque in tags:
         if not weak and opaque.partition(".")[0] == version and "." in opaque:
             return
     raise error(412, resource, "has changed since you read it (If-Match does not match)")
@@ -144,8 +142,14 @@ def conditional_tween_factory(handler, registry):
             return response
         tag = entity_tag(response.body, version)
         response.headers["ETag"] = tag
-        if_none_match = request.headers.get("If-None-Match")
-        if request.method in ("GET", "HEAD") and if_none_match and _none_match(if_none_match, tag):
+        if request.method not in ("GET", "HEAD"):
+            return response
+        try:
+            if_none_match = parse_tags(request, "If-None-Match")
+        except APIError as exc:  # below the exception views: answer here
+            (field, messages), = exc.errors.items()
+            return error_response(exc.status, field, messages[0])
+        if if_none_match and _none_match(if_none_match, tag):
             return _not_modified(response)
         return response
 

@@ -96,9 +96,13 @@ def test_if_match_refuses_an_edit_from_a_stale_copy(testapp, alice, written, db_
         f"/api/articles/{written}", headers={**alice.headers, "If-Match": read}, status=412
     )
     assert db_snapshot(db_engine) == before
-    # Weak tags and garbage never match; a list with the current tag does.
-    for header in (f"W/{new_tag}", "nonsense", '"abc"'):
+    # Weak tags and others never match; a list with the current tag does.
+    for header in (f"W/{new_tag}", '"abc"', '"a.b"'):
         _put_article(testapp, alice, written, {"If-Match": header}, status=412, body="x")
+    malformed = _put_article(testapp, alice, written, {"If-Match": "nonsense"}, status=400,
+                             body="x")
+    assert list(malformed.json["errors"]) == ["If-Match"]
+    assert db_snapshot(db_engine) == before
     _put_article(testapp, alice, written, {"If-Match": f'"x", {new_tag}'}, body="Fourth")
 
 
@@ -167,6 +171,13 @@ def test_a_browser_frontend_on_another_origin_can_use_the_tags_and_keys(testapp,
     read = _get(testapp, f"/api/articles/{written}", {"Origin": origin})
     assert read.headers["Access-Control-Expose-Headers"] == "ETag"
     assert set(read.headers["Vary"].replace(" ", "").split(",")) == {"Origin", "Authorization"}
+
+
+def test_a_malformed_if_none_match_is_400(testapp, written):
+    answer = _get(testapp, f"/api/articles/{written}", {"If-None-Match": "abc"}, status=400)
+    assert list(answer.json["errors"]) == ["If-None-Match"]
+    _get(testapp, f"/api/articles/{written}", {"If-None-Match": ""})  # an empty list
+    _get(testapp, "/api/articles/nothing", {"If-None-Match": "abc"}, status=404)  # 404 first
 
 
 def test_head_revalidates_like_get(testapp, written):

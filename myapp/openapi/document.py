@@ -13,6 +13,7 @@ from pydantic.json_schema import models_json_schema
 
 from ..articles.schemas import ArticleFilters, ArticleUpdateBody, NewArticleBody, Page
 from ..comments.schemas import NewCommentBody
+from .. import conditional
 from ..idempotency import KEY_FORMAT
 from ..models import MAX_ID
 from ..users.schemas import LoginUserBody, NewUserBody, UserUpdateBody
@@ -22,7 +23,8 @@ REF = "#/components/schemas/{model}"
 ERROR = {"$ref": REF.format(model="GenericErrorModel")}
 
 ERROR_REASONS = {
-    400: "The body is not valid JSON, or the Idempotency-Key is malformed",
+    400: "The body is not valid JSON, or a header is malformed (Idempotency-Key, If-Match, "
+         "If-None-Match)",
     401: "No token, or an invalid one (tampered, expired, unknown user)",
     403: "Not allowed: not yours, or following yourself",
     404: "Not found",
@@ -58,6 +60,8 @@ class Operation:
         statuses = set(self.errors) | ({503} if self.can_be_unavailable else set())
         if self.body is not None:
             statuses |= {400, 413, 415, 422}
+        if self.method == "GET" or self.operation_id in CONDITIONAL_WRITES:
+            statuses.add(400)  # a malformed If-None-Match or If-Match
         if self.query is not None:
             statuses.add(422)
         if self.auth != "none":
@@ -144,11 +148,14 @@ def _header(name, description, schema=None):
             "schema": schema or {"type": "string"}}
 
 
+#: ``*`` or a list of entity-tags (RFC 9110, section 8.8.3), as the server parses them.
+ENTITY_TAGS = {"type": "string", "pattern": f"^({conditional.ENTITY_TAGS.pattern})$"}
 IF_NONE_MATCH = _header(
-    "If-None-Match", "ETags you have: 304 with no body when one is the current one")
+    "If-None-Match", "ETags you have: 304 with no body when one is the current one",
+    ENTITY_TAGS)
 IF_MATCH = _header(
     "If-Match", "The ETag you read (or `*`): 412 and nothing written when the content "
-    "changed since (another user's favorite or follow is not a change)")
+    "changed since (another user's favorite or follow is not a change)", ENTITY_TAGS)
 IDEMPOTENCY_KEY = _header(
     "Idempotency-Key", '`"<1-255 visible ASCII chars, no quote or backslash>"`: a retry with '
     "the same key and body (same user) gets the first 2xx answer again and writes nothing; "
