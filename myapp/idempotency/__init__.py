@@ -133,7 +133,9 @@ def _keyed(request, handler, key, scope, lifetime):
         if stored.fingerprint != request_print:
             return error_response(422, HEADER, "was already used with another request")
         return replay(stored)
-    claim = IdempotencyKey(scope=scope, key=key, fingerprint=request_print, expires_at=now + lifetime)
+    claim = IdempotencyKey(
+        scope=scope, key=key, fingerprint=request_print, expires_at=now + lifetime
+    )
     dbsession.add(claim)
     dbsession.flush()  # a concurrent duplicate waits here (see the module's docstring)
     response = handler(request)
@@ -172,4 +174,6 @@ def includeme(config):
     config.registry["idempotency_key_lifetime"] = int(
         settings.get("myapp.idempotency.key_lifetime", DEFAULT_KEY_LIFETIME)
     )
-    config.add_tween("myapp.idempotency.idempotency_tween_factory", under="pyramid_tm.tm_tween_factory")
+    config.add_tween(
+        "myapp.idempotency.idempotency_tween_factory", under="pyramid_tm.tm_tween_factory"
+    )
