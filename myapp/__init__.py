@@ -25,6 +25,8 @@ def make_config(settings):
     config.include(".routing")
     config.include(".backpressure")
     config.include(".headers")
+    config.include(".idempotency")
+    config.include(".conditional")
     for part in (".health", ".users", ".articles", ".comments", ".openapi"):
         config.include(part, route_prefix="/api")
     return config

@@ -11,7 +11,11 @@ from pyramid.response import Response
 from pyramid.tweens import INGRESS
 
 ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
-ALLOWED_HEADERS = "Authorization, Content-Type"
+# The conditional-request and idempotency headers too (myapp.conditional,
+# myapp.idempotency): none of them is CORS-safelisted, and a browser frontend
+# reads the ETag only when it is exposed.
+ALLOWED_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key"
+EXPOSED_HEADERS = "ETag"
 MAX_AGE = "86400"
 
 
@@ -42,6 +46,8 @@ def cors_tween_factory(handler, registry):
             response = handler(request)
         if allowed:
             response.headers["Access-Control-Allow-Origin"] = allowed
+            if "ETag" in response.headers:
+                response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
             if allowed != "*":
                 response.vary = tuple(response.vary or ()) + ("Origin",)
         return response

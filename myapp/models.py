@@ -23,7 +23,10 @@ NAMING_CONVENTION = {
 MAX_ID = 2**31 - 1
 
 #: Every module that defines tables, for Alembic and the tests.
-MODEL_MODULES = ("myapp.users.models", "myapp.articles.models", "myapp.comments.models")
+MODEL_MODULES = (
+    "myapp.users.models", "myapp.articles.models", "myapp.comments.models",
+    "myapp.idempotency.models",
+)
 
 
 class Base(DeclarativeBase):

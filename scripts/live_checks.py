@@ -57,6 +57,8 @@ from tests.live.server import BIN, AppServer, production_environ  # noqa: E402
 
 SUITE = Path(os.environ.get("REALWORLD_SUITE", ROOT.parent / "shared" / "realworld"))
 SCHEMATHESIS_CONFIG = ROOT / "schemathesis.toml"
+#: A fresh Idempotency-Key per request (the reason is in the file).
+SCHEMATHESIS_HOOKS = ROOT / "scripts" / "fuzz_hooks.py"
 #: Bruno's per-folder summary row, e.g. "│ Requests │ 10 (8 Passed, 2 Failed) │".
 BRUNO_REQUESTS = re.compile(r"Requests\s*│\s*(\d+)(?:\s*\(([^)]*)\))?")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -200,7 +202,8 @@ def fuzz(base, label):
                 f"{base}/api/openapi.json", *overrides, *extra,
                 "--report", "json", "--report-json-path", report,
             ]
-            returncode = subprocess.run(command, cwd=state).returncode
+            environ = {**os.environ, "SCHEMATHESIS_HOOKS": str(SCHEMATHESIS_HOOKS)}
+            returncode = subprocess.run(command, cwd=state, env=environ).returncode
             counts = fuzz_counts(report) or (0, 1)
         ok &= returncode == 0 and counts[1] == 0
         COUNTS.record(f"fuzz on {label}, {who}", *counts)

@@ -57,6 +57,18 @@ class ArticleFilters(Page):
     favorited: QueryText(64) = None
 
 
+def article_content(article):
+    """What the author edits of an Article, as ``article_json`` shows it (myapp.conditional)."""
+    return {
+        "slug": article.slug,
+        "title": article.title,
+        "description": article.description,
+        "body": article.body,
+        "createdAt": iso_utc(article.created_at),
+        "updatedAt": iso_utc(article.updated_at),
+    }
+
+
 def article_json(row, with_body=True):
     """One article as the spec shows it; ``row`` comes from ``queries`` (its author's
     columns are the row's own)."""

@@ -3,6 +3,7 @@
 from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
+from ..conditional import article_version, require_current, set_content_version
 from ..validation import validated_body, validated_query
 from . import queries, services
 from .schemas import (
@@ -10,6 +11,7 @@ from .schemas import (
     ArticleUpdateBody,
     NewArticleBody,
     Page,
+    article_content,
     article_json,
 )
 
@@ -20,7 +22,14 @@ def _page_json(rows, count):
 
 def _article_answer(request, slug):
     row = queries.article_by_slug(request.dbsession, request.user, slug)
-    return {"article": article_json(row)}
+    article = article_json(row)
+    set_content_version(request, article_version(article))
+    return {"article": article}
+
+
+def _require_current(request, article):
+    """412 unless If-Match names ``article``'s current content (under its row lock)."""
+    require_current(request, lambda: article_version(article_content(article)), "article")
 
 
 @view_config(route_name="articles", request_method="GET", renderer="json")
@@ -59,6 +68,8 @@ def update_article(request):
     article = queries.find_article(request.dbsession, request.matchdict["slug"], for_update=True)
     services.require_author(article, request.user)  # a stranger learns nothing more
     changes = validated_body(request, ArticleUpdateBody).article
+    # After the checks that answer without it (RFC 9110, section 13.2.1).
+    _require_current(request, article)
     services.update_article(request.dbsession, request.user, article, changes)
     return _article_answer(request, article.slug)
 
@@ -66,6 +77,8 @@ def update_article(request):
 @view_config(route_name="article", request_method="DELETE", permission="authenticated")
 def delete_article(request):
     article = queries.find_article(request.dbsession, request.matchdict["slug"], for_update=True)
+    services.require_author(article, request.user)
+    _require_current(request, article)
     services.delete_article(request.dbsession, request.user, article)
     return HTTPNoContent()
 

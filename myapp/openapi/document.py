@@ -13,6 +13,8 @@ from pydantic.json_schema import models_json_schema
 
 from ..articles.schemas import ArticleFilters, ArticleUpdateBody, NewArticleBody, Page
 from ..comments.schemas import NewCommentBody
+from .. import conditional
+from ..idempotency import KEY_FORMAT
 from ..models import MAX_ID
 from ..users.schemas import LoginUserBody, NewUserBody, UserUpdateBody
 from . import responses as r
@@ -21,14 +23,18 @@ REF = "#/components/schemas/{model}"
 ERROR = {"$ref": REF.format(model="GenericErrorModel")}
 
 ERROR_REASONS = {
-    400: "The body is not valid JSON",
+    400: "The body is not valid JSON, or a header is malformed (Idempotency-Key, If-Match, "
+         "If-None-Match)",
     401: "No token, or an invalid one (tampered, expired, unknown user)",
     403: "Not allowed: not yours, or following yourself",
     404: "Not found",
     409: "Already taken",
+    412: "If-Match does not name the current content: the resource changed since you "
+         "read it; nothing was written (read it again, then retry)",
     413: "The body is too large",
     415: "The body is not JSON",
-    422: "Invalid input: each field lists its problems",
+    422: "Invalid input: each field lists its problems (or the Idempotency-Key was "
+         "already used with another request)",
     429: "Too many login attempts for this account or from this address; see Retry-After",
     503: "The database is unavailable, too slow, or the server is busy; "
          "try again after Retry-After seconds",
@@ -54,6 +60,8 @@ class Operation:
         statuses = set(self.errors) | ({503} if self.can_be_unavailable else set())
         if self.body is not None:
             statuses |= {400, 413, 415, 422}
+        if self.method == "GET" or self.operation_id in CONDITIONAL_WRITES:
+            statuses.add(400)  # a malformed If-None-Match or If-Match
         if self.query is not None:
             statuses.add(422)
         if self.auth != "none":
@@ -79,7 +87,7 @@ OPERATIONS = [
     Operation("GET", "/api/user", "getCurrentUser", "The logged-in user", "Users",
               200, r.UserResponse, auth="required"),
     Operation("PUT", "/api/user", "updateCurrentUser", "Update the logged-in user", "Users",
-              200, r.UserResponse, body=UserUpdateBody, auth="required", errors=(409,)),
+              200, r.UserResponse, body=UserUpdateBody, auth="required", errors=(409, 412)),
     Operation("GET", "/api/profiles/{username}", "getProfile", "A user's profile", "Profiles",
               200, r.ProfileResponse, auth="optional", errors=(404,)),
     Operation("POST", "/api/profiles/{username}/follow", "followUser", "Follow a user",
@@ -96,9 +104,9 @@ OPERATIONS = [
               200, r.SingleArticleResponse, auth="optional", errors=(404,)),
     Operation("PUT", "/api/articles/{slug}", "updateArticle", "Update your article",
               "Articles", 200, r.SingleArticleResponse, body=ArticleUpdateBody,
-              auth="required", errors=(403, 404)),
+              auth="required", errors=(403, 404, 412)),
     Operation("DELETE", "/api/articles/{slug}", "deleteArticle", "Delete your article",
-              "Articles", 204, None, auth="required", errors=(403, 404)),
+              "Articles", 204, None, auth="required", errors=(403, 404, 412)),
     Operation("POST", "/api/articles/{slug}/favorite", "favoriteArticle", "Favorite an article",
               "Favorites", 200, r.SingleArticleResponse, auth="required", errors=(404,)),
     Operation("DELETE", "/api/articles/{slug}/favorite", "unfavoriteArticle",
@@ -115,6 +123,44 @@ OPERATIONS = [
               errors=(403, 404)),
     Operation("GET", "/api/tags", "listTags", "Every tag in use", "Tags", 200, r.TagsResponse),
 ]
+
+#: Writes whose answer is tagged like a read of the same resource (myapp.conditional).
+TAGGED_WRITES = frozenset({
+    "createArticle", "updateArticle", "favoriteArticle", "unfavoriteArticle",
+    "updateCurrentUser",
+})
+#: Writes that honour If-Match.
+CONDITIONAL_WRITES = frozenset({"updateArticle", "deleteArticle", "updateCurrentUser"})
+#: POSTs that accept an Idempotency-Key (myapp.idempotency).
+KEYED_POSTS = frozenset({"register", "createArticle", "addComment"})
+
+ETAG = {
+    "ETag": {
+        "description": "Strong tag of this answer; articles and the user: "
+                       '`"<content>.<answer>"` (If-Match compares `<content>`)',
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _header(name, description, schema=None):
+    return {"name": name, "in": "header", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+#: ``*`` or a list of entity-tags (RFC 9110, section 8.8.3), as the server parses them.
+ENTITY_TAGS = {"type": "string", "pattern": f"^({conditional.ENTITY_TAGS.pattern})$"}
+IF_NONE_MATCH = _header(
+    "If-None-Match", "ETags you have: 304 with no body when one is the current one",
+    ENTITY_TAGS)
+IF_MATCH = _header(
+    "If-Match", "The ETag you read (or `*`): 412 and nothing written when the content "
+    "changed since (another user's favorite or follow is not a change)", ENTITY_TAGS)
+IDEMPOTENCY_KEY = _header(
+    "Idempotency-Key", '`"<1-255 visible ASCII chars, no quote or backslash>"`: a retry with '
+    "the same key and body (same user) gets the first 2xx answer again and writes nothing; "
+    "the same key with another body: 422. Kept 24 hours.",
+    {"type": "string", "pattern": f"^({KEY_FORMAT.pattern})$"})
 
 ARTICLE_SLUG = {"slug": "$response.body#/article/slug"}
 
@@ -238,7 +284,13 @@ def _operation(op):
             target: {"operationId": target, "parameters": parameters}
             for target, parameters in LINKS[op.operation_id].items()
         }
+    is_read = op.method == "GET"
+    if op.answer is not None and (is_read or op.operation_id in TAGGED_WRITES):
+        success["headers"] = ETAG
     answers = {str(op.status): success}
+    if is_read:
+        answers["304"] = {"description": "Not modified: your If-None-Match names the current "
+                                         "answer (no body)", "headers": ETAG}
     for status in op.error_statuses():
         answers[str(status)] = {"description": ERROR_REASONS[status], **_json(ERROR)}
     spec = {
@@ -250,6 +302,12 @@ def _operation(op):
     parameters = _path_parameters(op.path)
     if op.query is not None:
         parameters += _query_parameters(op.query)
+    if is_read:
+        parameters.append(IF_NONE_MATCH)
+    if op.operation_id in CONDITIONAL_WRITES:
+        parameters.append(IF_MATCH)
+    if op.operation_id in KEYED_POSTS:
+        parameters.append(IDEMPOTENCY_KEY)
     if parameters:
         spec["parameters"] = parameters
     if op.body is not None:

@@ -74,9 +74,12 @@ def lock_user(dbsession, user):
     dbsession.refresh(user, with_for_update=True)
 
 
-def update_user(dbsession, passwords, user, token, changes):
+def update_user(dbsession, passwords, user, token, changes, precondition=None):
     """Apply the fields present in ``changes`` (a UserUpdate) for ``user``, the
     request's authenticated user, whose ``token`` (a TokenIdentity) it presented.
+
+    ``precondition(user)``, when given, runs once the row is locked and may
+    raise to refuse the change (If-Match, myapp.conditional).
 
     A new password revokes every token of the user but ``token``
     (myapp.security.Tokens). Also a token revoked while this request waited
@@ -86,6 +89,8 @@ def update_user(dbsession, passwords, user, token, changes):
     lock_user(dbsession, user)
     if not Tokens.is_current(token, user):
         raise invalid_token()
+    if precondition is not None:
+        precondition(user)
     _check_unique(dbsession, given, exclude_id=user.id)
     password = given.pop("password", None)
     if password is not None:

@@ -2,6 +2,7 @@
 
 from pyramid.view import view_config
 
+from ..conditional import require_current, set_content_version, user_version
 from ..security import presented_token
 from ..validation import validated_body
 from . import services
@@ -30,7 +31,13 @@ def login(request):
 
 @view_config(route_name="user", request_method="GET", renderer="json", permission="authenticated")
 def current_user(request):
-    return user_json(request.user, presented_token(request))
+    return _user_answer(request, request.user)
+
+
+def _user_answer(request, user):
+    answer = user_json(user, presented_token(request))
+    set_content_version(request, user_version(answer["user"]))
+    return answer
 
 
 @view_config(route_name="user", request_method="PUT", renderer="json", permission="authenticated")
@@ -39,8 +46,11 @@ def update_user(request):
     user = services.update_user(
         request.dbsession, request.registry["passwords"], request.user,
         request.token_identity, changes,
+        precondition=lambda locked: require_current(
+            request, lambda: user_version(user_json(locked, None)["user"]), "user"
+        ),
     )
-    return user_json(user, presented_token(request))
+    return _user_answer(request, user)
 
 
 @view_config(route_name="profile", request_method="GET", renderer="json")
