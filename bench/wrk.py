@@ -23,6 +23,12 @@ CONNECTIONS = 16
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")
 
 
+def _is_transaction_control(query):
+    """BEGIN, COMMIT, ROLLBACK, and the BEGIN READ ONLY / READ WRITE psycopg sends."""
+    words = query.split()
+    return bool(words) and words[0].upper().rstrip(";") in TRANSACTION_CONTROL
+
+
 @dataclass
 class Result:
     rps: float
@@ -53,7 +59,7 @@ class StatementCounter:
             " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = %s",
             (database,),
         ).fetchall()
-        control = sum(calls for query, calls in rows if query.strip().upper() in TRANSACTION_CONTROL)
+        control = sum(calls for query, calls in rows if _is_transaction_control(query))
         return sum(calls for _, calls in rows) - control, control
 
     def close(self):
