@@ -13,9 +13,11 @@ from pyramid.tweens import INGRESS
 ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 # The conditional-request and idempotency headers too (myapp.conditional,
 # myapp.idempotency): none of them is CORS-safelisted, and a browser frontend
-# reads the ETag only when it is exposed.
+# reads a response header beyond the safelisted few only when it is exposed: the
+# ETag to revalidate, Retry-After to wait after a 429 or 503, the request id to
+# quote in a bug report.
 ALLOWED_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key"
-EXPOSED_HEADERS = "ETag"
+EXPOSED_HEADERS = "ETag, Retry-After, X-Request-ID"
 MAX_AGE = "86400"
 
 
