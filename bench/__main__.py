@@ -27,7 +27,7 @@ def parse_args(argv):
     parser.add_argument("--rounds", type=int, default=3, help="rounds per scenario (median kept)")
     parser.add_argument("--duration", type=int, default=8, help="seconds of wrk per run")
     parser.add_argument("--size", choices=sorted(SIZES), default="full", help="data set size")
-    parser.add_argument("--scenarios", default="abcdefgh", help="keys of the scenarios to run")
+    parser.add_argument("--scenarios", default="abcdefghi", help="keys of the scenarios to run")
     parser.add_argument(
         "--baseline-commit", default=BASELINE_COMMIT,
         help="the commit to compare with ('' for none)",

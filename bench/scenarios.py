@@ -1,8 +1,9 @@
-"""Scenarios a–h and the wrk Lua script that plays each one.
+"""Scenarios a–i and the wrk Lua script that plays each one.
 
 Reads are anonymous unless said otherwise (the bare baselines answer those);
 the signed-in ones carry the reader's token (user 0, who follows a quarter of
-the users). g alternates POST and DELETE of a favorite; h posts comments. The
+the users). g alternates POST and DELETE of a favorite; h posts comments; i
+revalidates d's article (If-None-Match: 304 Not Modified). The
 writes touch articles that no read scenario shows in full, so that the
 answers of d and e stay the same from round to round.
 """
@@ -28,6 +29,7 @@ class Scenario:
             "b": [LIST],
             "c": ["/api/articles/feed?limit=20"],
             "d": [f"/api/articles/{slugs[1]}"],
+            "i": [f"/api/articles/{slugs[1]}"],
             "e": [f"/api/articles/{slugs[0]}/comments"],
             "f": ["/api/tags"],
             "g": [f"/api/articles/{slug}/favorite" for slug in slugs[-16:-8]],
@@ -44,6 +46,9 @@ SCENARIOS = [
     Scenario("f", "tags", "GET", bare=True),
     Scenario("g", "favorite/unfavorite", "TOGGLE", signed_in=True),
     Scenario("h", "post a comment", "POST", signed_in=True),
+    # d again, by a client that has the article: If-None-Match with the ETag of
+    # its first answer, so every later answer is a 304 without a body.
+    Scenario("i", "one article, revalidated (304)", "REVALIDATE"),
 ]
 BY_KEY = {scenario.key: scenario for scenario in SCENARIOS}
 
@@ -71,6 +76,10 @@ function request()
   if mode == "GET" then
     return wrk.format("GET", paths[(step %% #paths) + 1], headers)
   end
+  if mode == "REVALIDATE" then
+    if etag then headers["If-None-Match"] = etag end
+    return wrk.format("GET", paths[(step %% #paths) + 1], headers)
+  end
   headers["Content-Type"] = "application/json"
   if mode == "POST" then
     return wrk.format("POST", paths[(step %% #paths) + 1], headers, body)
@@ -78,6 +87,12 @@ function request()
   local path = paths[(math.floor(step / 2) %% #paths) + 1]
   if step %% 2 == 0 then return wrk.format("POST", path, headers, "") end
   return wrk.format("DELETE", path, headers)
+end
+if mode == "REVALIDATE" then
+  -- Keep the ETag of the first answer (wrk calls response() only when defined).
+  function response(status, headers, body)
+    if not etag then etag = headers["ETag"] or headers["etag"] end
+  end
 end
 function done(summary, latency, requests)
   local e = summary.errors
