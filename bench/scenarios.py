@@ -89,9 +89,13 @@ function request()
   return wrk.format("DELETE", path, headers)
 end
 if mode == "REVALIDATE" then
-  -- Keep the ETag of the first answer (wrk calls response() only when defined).
+  -- Keep the ETag of the first answer (wrk calls response() only when defined);
+  -- header names arrive as the server spelled them (WebOb: "Etag").
   function response(status, headers, body)
-    if not etag then etag = headers["ETag"] or headers["etag"] end
+    if etag then return end
+    for name, value in pairs(headers) do
+      if string.lower(name) == "etag" then etag = value end
+    end
   end
 end
 function done(summary, latency, requests)
