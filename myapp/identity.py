@@ -6,15 +6,19 @@ database for the request (myapp.replication) and logging it
 signature and expiry are checked here (not revocation: that needs the user's row).
 """
 
-from .security import presented_token
+from .errors import APIError
 
 
 def claimed_user_id(request):
-    """``request.claimed_user_id``: the user id a valid token names, else None."""
-    token = presented_token(request)
-    if not token:
+    """``request.claimed_user_id``: the user id a valid token names, else None.
+
+    The token is decoded once per request: ``request.token_identity`` is
+    reified and ``request.user`` reads the same one.
+    """
+    try:
+        identity = request.token_identity
+    except APIError:  # malformed, tampered or expired: the view answers 401
         return None
-    identity = request.registry["tokens"].identity(token)
     return identity.user_id if identity is not None else None
 
 
