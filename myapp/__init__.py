@@ -12,6 +12,7 @@ def make_config(settings):
     ``main`` turns it into the WSGI app; tests add their own views first.
     """
     config = Configurator(settings=resolve_settings(settings))
+    config.include(".settings")  # first: every other part reads registry.app_settings
     config.include(".renderers")
     config.include(".db")
     config.include(".identity")
