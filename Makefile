@@ -1,7 +1,7 @@
 # Two commands on a fresh machine with Python 3.11+ (`make help` lists every target):
 #   make serve   install into .venv, migrate the SQLite database, serve on :6543
 #   make test    install into .venv and run the whole test suite
-# PostgreSQL tests run when MYAPP_TEST_DATABASE_URL is set (see README).
+# PostgreSQL tests run when MYAPP_TEST_DATABASE_URL is set (see docs/testing.md).
 
 PYTHON ?= python3
 VENV   ?= .venv

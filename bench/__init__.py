@@ -1,4 +1,4 @@
-"""The benchmark behind ``make bench`` (README, "Performance").
+"""The benchmark behind ``make bench`` (bench/README.md).
 
 ``python -m bench`` starts a private PostgreSQL cluster, serves every target
 with gunicorn (2 workers each, whatever the ini's ``[server:main]`` says), gives

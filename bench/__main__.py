@@ -1,4 +1,4 @@
-"""``python -m bench`` (``make bench``): see bench/__init__.py and README "Performance"."""
+"""``python -m bench`` (``make bench``): see bench/__init__.py and bench/README.md."""
 
 import argparse
 import datetime

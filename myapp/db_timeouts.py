@@ -31,7 +31,7 @@ How the server-side timeouts reach PostgreSQL (``myapp.db.timeouts_via``):
   the ``options`` startup parameter and would leak session-level SETs between
   clients; it costs one statement per transaction. (Alternatively keep
   ``startup`` off and set the timeouts on the database role:
-  ``ALTER ROLE myapp SET statement_timeout = '5s'``; see README.)
+  ``ALTER ROLE myapp SET statement_timeout = '5s'``; see docs/operations.md.)
 """
 
 import contextvars

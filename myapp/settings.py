@@ -293,3 +293,18 @@ def get_app_settings(registry):
 def includeme(config):
     """Parse the settings once; the first include, so every other part can read them."""
     config.registry.app_settings = Settings.from_ini(config.get_settings())
+
+
+def markdown_table():
+    """The settings table of docs/operations.md, as a test checks it stands there."""
+
+    def shown(default):
+        if default is None:
+            return "required"
+        if isinstance(default, tuple):
+            return "`" + " ".join(str(item) for item in default) + "`" if default else "none"
+        return f"`{str(default).lower() if isinstance(default, bool) else default}`"
+
+    rows = ["| setting | default | why |", "| --- | --- | --- |"]
+    rows += [f"| `{key}` | {shown(default)} | {reason} |" for key, default, reason in Settings.table()]
+    return "\n".join(rows) + "\n"

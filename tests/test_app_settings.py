@@ -74,3 +74,13 @@ def test_every_setting_has_a_key_and_a_reason():
 
 def test_the_app_keeps_the_parsed_settings(app):
     assert app.registry.app_settings.max_body_bytes > 0
+
+
+def test_the_operations_page_lists_every_setting():
+    """docs/operations.md's table is the settings object's table, row for row."""
+    from myapp.settings import markdown_table
+
+    from .conftest import ROOT
+
+    with open(f"{ROOT}/docs/operations.md", encoding="utf-8") as page:
+        assert markdown_table() in page.read()

@@ -62,7 +62,7 @@ class AppServer:
         self.base = f"http://127.0.0.1:{self.port}"
         self.config_vars = {**(config_vars or {}), "http_listen": f"127.0.0.1:{self.port}"}
         self.environ = {**os.environ, **(environ or {})}
-        # As production is deployed (README): the worker processes of one server
+        # As production is deployed (docs/operations.md): the worker processes of one server
         # share an empty metrics folder, so /metrics sums them all.
         self.metrics_dir = tempfile.TemporaryDirectory(prefix="myapp-metrics-")
         self.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", self.metrics_dir.name)
