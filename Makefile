@@ -61,8 +61,8 @@ fuzz: install ## schemathesis against a live pserve (checks in schemathesis.toml
 live-checks: install ## conformance, then fuzz
 	$(BIN)/python scripts/live_checks.py conformance fuzz
 
-# BENCH_ARGS, e.g. BENCH_ARGS="--rounds 5 --duration 10" (see `python -m bench --help`).
-bench: install ## this tree against main's 6b7e654 and bare baselines (bench/, wrk, private cluster)
+# BENCH_ARGS, e.g. BENCH_ARGS="--rounds 3 --duration 8" (see `python -m bench --help`).
+bench: install ## this tree as production serves it, against main before issue 18, the design floor and bare (bench/README.md)
 	bash scripts/install-wrk.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

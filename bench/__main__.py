@@ -13,51 +13,51 @@ from concurrent.futures import ThreadPoolExecutor
 from tests.live.cluster import PostgresCluster
 
 from . import report
-from .scenarios import BY_KEY, SCENARIOS
+from .scenarios import BY_KEY
 from .seed import SIZES, seed
 from .session_cost import measure
-from .targets import ROOT, AppTarget, BareTarget, extract_commit
+from .targets import ROOT, AppTarget, WsgiTarget, extract_commit, production_counts, topologies
 from .wrk import StatementCounter, run_wrk
 
-BASELINE_COMMIT = "6b7e654"
+#: "before": main when issue 18's work started (admission, access log, metrics,
+#: ETags and time budgets all in), served by its own production command.
+BEFORE_COMMIT = "e8e1806"
+THIS_TREE = "this tree"
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per scenario (median kept)")
-    parser.add_argument("--duration", type=int, default=8, help="seconds of wrk per run")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per scenario (median kept)")
+    parser.add_argument("--duration", type=int, default=3, help="seconds of wrk per run")
     parser.add_argument("--size", choices=sorted(SIZES), default="full", help="data set size")
     parser.add_argument("--scenarios", default="abcdefghi", help="keys of the scenarios to run")
+    parser.add_argument("--levels", default="16,64", help="wrk connections for every scenario")
+    parser.add_argument("--sweep", default="256", help="more connections, for --sweep-scenarios only")
+    parser.add_argument("--sweep-scenarios", default="ag", help="the concurrency sweep's scenarios")
     parser.add_argument(
-        "--baseline-commit", default=BASELINE_COMMIT,
-        help="the commit to compare with ('' for none)",
+        "--before-commit", default=BEFORE_COMMIT, help="the commit to compare with ('' for none)",
     )
-    parser.add_argument("--no-bare", action="store_true", help="skip the bare baselines")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per target")
-    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
-    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument(
+        "--topologies", default=None,
+        help="this tree's production commands to run, of pserve,nginx (default: every one it has)",
+    )
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare baseline")
+    parser.add_argument("--no-floor", action="store_true", help="skip the design floor")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: the ini's)")
+    parser.add_argument(
+        "--threads", default=None,
+        help="threads per worker (default: the ini's); several, e.g. 4,8,12, serve this tree"
+        " once per count (pserve) to compare them",
+    )
     parser.add_argument(
         "--session-iterations", type=int, default=400,
-        help="transactions per batch of the session micro-benchmark",
+        help="transactions per batch of the session micro-benchmark (0: skip it)",
     )
     return parser.parse_args(argv)
 
 
 def log(message):
     print(f"[bench {datetime.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
-
-
-def check_identical(bare, mine, seeded, scenarios):
-    """Each bare baseline answers byte for byte what this tree answers."""
-    for scenario in scenarios:
-        if not scenario.bare:
-            continue
-        for path in scenario.paths(seeded):
-            answers = [_raw_get(target.server.base + path) for target in (bare, mine)]
-            if answers[0] != answers[1] or answers[0][0] != 200:
-                raise RuntimeError(
-                    f"bare and this tree differ on {path}:\n{answers[0]!r:.600}\n{answers[1]!r:.600}"
-                )
 
 
 def _raw_get(url):
@@ -71,6 +71,22 @@ def _raw_get(url):
         return exc.code, exc.read()
 
 
+def check_identical(reference, others, seeded, scenarios):
+    """Every other target answers the bare scenarios byte for byte as ``reference``."""
+    for scenario in scenarios:
+        if not scenario.bare:
+            continue
+        for path in scenario.paths(seeded):
+            expected = _raw_get(reference.server.base + path)
+            for target in others:
+                answer = _raw_get(target.server.base + path)
+                if answer != expected or expected[0] != 200:
+                    raise RuntimeError(
+                        f"{target.name} and {reference.name} differ on {path}:\n"
+                        f"{answer!r:.600}\n{expected!r:.600}"
+                    )
+
+
 def machine():
     cpu = platform.processor() or platform.machine()
     try:
@@ -81,52 +97,120 @@ def machine():
     return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
-def run(cluster, args, scenarios, everyone, mine, bare):
-    """Prepare every target on ``cluster``, then the rounds; (results, session costs)."""
-    server_options = {
-        "workers": args.workers, "worker_class": args.worker_class, "threads": args.threads,
-    }
-    targets = [target for target in everyone if target.kind == "app"]
+def plan(args, scenarios):
+    """[(connections, scenario)] of one round: every scenario at every level, then the sweep."""
+    levels = [int(n) for n in args.levels.split(",") if n]
+    sweep = [int(n) for n in args.sweep.split(",") if n]
+    runs = [(level, scenario) for level in levels for scenario in scenarios]
+    runs += [(level, BY_KEY[key]) for level in sweep for key in args.sweep_scenarios if key in BY_KEY]
+    return runs
+
+
+def run(cluster, args, scenarios, apps, baselines, counts):
+    """Start and seed every target on ``cluster``, then the rounds; (results, session costs)."""
+    workers, threads = counts
+    mine = apps[0]
     counter = StatementCounter(cluster.url())
     try:
-        databases = {target.name: f"bench_{uuid.uuid4().hex[:8]}" for target in targets}
+        # One database per tree (this tree's topologies share one), migrated by that tree.
+        databases, urls = {}, {}
+        for target in apps:
+            key = target.source
+            if key not in urls:
+                databases[key] = f"bench_{uuid.uuid4().hex[:8]}"
+                urls[key] = cluster.create_database(databases[key])
 
-        def prepare(target):
-            """Migrate, start and seed one target; the targets are prepared in parallel."""
-            log(f"{target.name}: migrate and start on a fresh database")
-            target.start(cluster.create_database(databases[target.name]), **server_options)
-            log(f"{target.name}: seed ({args.size}) through the API")
-            return seed(target.server.base, args.size)
+        def prepare(tree):
+            # One tree's targets one after the other (they share its database and
+            # its migration); the trees in parallel.
+            for target in tree:
+                log(f"{target.name}: migrate and start ({target.topology})")
+                target.start(urls[target.source], workers=workers, threads=target.threads)
 
-        with ThreadPoolExecutor(len(targets)) as pool:
-            seeded = dict(zip(databases, pool.map(prepare, targets)))
-        if bare is not None:
-            bare.start(mine.database_url, **server_options)
-            databases[bare.name] = databases[mine.name]
-            seeded[bare.name] = seeded[mine.name]
-            check_identical(bare, mine, seeded[mine.name], scenarios)
-            log("bare answers are byte-identical to this tree's")
+        trees = {}
+        for target in apps:
+            trees.setdefault(target.source, []).append(target)
+        with ThreadPoolExecutor(len(trees)) as pool:
+            list(pool.map(prepare, trees.values()))
+        seeders = {}
+        for target in apps:  # the first target of each tree seeds its database
+            seeders.setdefault(target.source, target)
+        with ThreadPoolExecutor(len(seeders)) as pool:
+            log(f"seed ({args.size}) through the API")
+            seeded_by_tree = dict(zip(
+                seeders, pool.map(lambda target: seed(target.server.base, args.size), seeders.values())
+            ))
+        seeded = {target.name: seeded_by_tree[target.source] for target in apps}
+        database = {target.name: databases[target.source] for target in apps}
+        for target in baselines:
+            log(f"{target.name}: start ({workers} workers x {threads} threads)")
+            target.start(mine.database_url, workers, threads)
+            seeded[target.name] = seeded[mine.name]
+            database[target.name] = database[mine.name]
+        others = baselines + [t for t in apps[1:] if t.source == mine.source]
+        check_identical(mine, others, seeded[mine.name], scenarios)
+        if others:
+            log(f"{', '.join(t.name for t in others)}: answers byte-identical to {mine.name}'s")
 
-        log("session micro-benchmark")
-        session = measure(mine.database_url, iterations=args.session_iterations)
+        session = None
+        if args.session_iterations:
+            log("session micro-benchmark")
+            session = measure(mine.database_url, iterations=args.session_iterations)
 
-        results = {}  # (scenario key, target name) -> [Result per round]
+        results = {}  # (connections, scenario key, target name) -> [Result per round]
+        everyone = apps + baselines
         for round_number in range(args.rounds):
-            for scenario in scenarios:
+            for connections, scenario in plan(args, scenarios):
                 players = [t for t in everyone if t.kind == "app" or scenario.bare]
-                # Alternate: each round starts with another target.
-                shift = round_number % len(players)
+                shift = round_number % len(players)  # each round starts with another target
                 for target in players[shift:] + players[:shift]:
                     result = run_wrk(
                         target.server.base, scenario, seeded[target.name], args.duration,
-                        counter, databases[target.name],
+                        counter, database[target.name], connections=connections,
                     )
-                    results.setdefault((scenario.key, target.name), []).append(result)
-                    log(f"round {round_number + 1} {scenario.key} {target.name}: "
-                        f"{result.rps:.0f} req/s")
+                    results.setdefault((connections, scenario.key, target.name), []).append(result)
+                    log(f"round {round_number + 1} -c{connections} {scenario.key} {target.name}: "
+                        f"{result.rps:.0f} req/s, p99 {result.p99_ms:.0f} ms, {result.non2xx} non-2xx")
     finally:
         counter.close()
     return results, session
+
+
+def build_targets(args):
+    """(app targets, this tree's first; baseline targets)."""
+    available = topologies(ROOT)
+    wanted = args.topologies.split(",") if args.topologies else available
+    missing = set(wanted) - set(available)
+    if missing:
+        sys.exit(f"bench: this tree has no production command for {', '.join(sorted(missing))}")
+    thread_counts = [int(n) for n in args.threads.split(",")] if args.threads else [None]
+    apps = []
+    if len(thread_counts) > 1:  # the threads comparison: pserve once per count
+        for count in thread_counts:
+            target = AppTarget(f"{THIS_TREE}, {count} threads", ROOT, "pserve")
+            target.threads = count
+            apps.append(target)
+    else:
+        for topology in wanted:
+            name = f"{THIS_TREE} ({topology})" if len(wanted) > 1 else THIS_TREE
+            target = AppTarget(name, ROOT, topology)
+            target.threads = thread_counts[0]
+            apps.append(target)
+    if args.before_commit:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--verify", f"{args.before_commit}^{{commit}}"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+        folder = extract_commit(commit)
+        before = AppTarget(f"before {commit[:7]}", folder / "tree", "pserve", cleanup=folder)
+        before.threads = thread_counts[0]
+        apps.append(before)
+    baselines = []
+    if not args.no_floor:
+        baselines.append(WsgiTarget("design floor", "bench.floor:app", of=apps[0]))
+    if not args.no_bare:
+        baselines.append(WsgiTarget("bare", "bench.bare:app", of=apps[0]))
+    return apps, baselines
 
 
 def main(argv=None):
@@ -134,32 +218,17 @@ def main(argv=None):
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is not installed; run scripts/install-wrk.sh (make bench does)")
     scenarios = [BY_KEY[key] for key in args.scenarios if key in BY_KEY]
-    mine = AppTarget("this tree", ROOT)
-    targets = [mine]
-    baseline = None
-    if args.baseline_commit:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--verify", f"{args.baseline_commit}^{{commit}}"],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        ).stdout.strip()
-        folder = extract_commit(commit)
-        baseline = AppTarget(f"main {commit[:7]}", folder / "tree", cleanup=folder)
-        targets.append(baseline)
-    bare = None if args.no_bare else BareTarget("bare", of=mine)
-
-    everyone = targets + ([bare] if bare is not None else [])
-    settings = {"shared_preload_libraries": "'pg_stat_statements'", "max_connections": "200"}
+    apps, baselines = build_targets(args)
+    counts = production_counts(ROOT, args.workers, apps[0].threads)
+    settings = {"shared_preload_libraries": "'pg_stat_statements'", "max_connections": "300"}
     try:
         with PostgresCluster(name="bench", settings=settings) as cluster:
-            results, session = run(cluster, args, scenarios, everyone, mine, bare)
+            results, session = run(cluster, args, scenarios, apps, baselines, counts)
     finally:
-        for target in everyone:
+        for target in apps + baselines:
             target.stop()  # idempotent; removes the baseline's extracted tree
 
-    print(report.render(
-        results, scenarios, mine.name, baseline.name if baseline else None,
-        bare.name if bare else None, session, args, machine(),
-    ))
+    print(report.render(results, scenarios, apps, baselines, session, args, counts, machine()))
 
 
 if __name__ == "__main__":

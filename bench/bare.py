@@ -7,8 +7,10 @@ already shaped (timestamps formatted, tags aggregated, the total counted by a
 window function), then orjson. The bench checks that each answer is byte for
 byte what myapp answers before it measures anything.
 
-Served as ``gunicorn bench.bare:app`` with ``BENCH_BARE_DSN`` naming the
-database (a libpq URL). One connection per worker thread.
+Served as ``gunicorn bench.bare:app`` with ``BENCH_DSN`` naming the database
+(a libpq URL). One connection per worker thread. The answers are shaped by
+functions of an ``execute(sql, params) -> rows`` callable, which the design
+floor (``bench.floor``) calls with its own Session's connection.
 """
 
 import os
@@ -46,11 +48,11 @@ TAGS = "SELECT name FROM article_tags GROUP BY name ORDER BY count(*) DESC, name
 _local = threading.local()
 
 
-def _cursor():
+def _execute(sql, params=None):
     connection = getattr(_local, "connection", None)
     if connection is None or connection.closed:
-        connection = _local.connection = psycopg.connect(os.environ["BENCH_BARE_DSN"], autocommit=True)
-    return connection.cursor()
+        connection = _local.connection = psycopg.connect(os.environ["BENCH_DSN"], autocommit=True)
+    return connection.execute(sql, params).fetchall()
 
 
 def _article(row):
@@ -67,25 +69,25 @@ def _article(row):
     }
 
 
-def page(query):
+def page(execute, query):
     params = urllib.parse.parse_qs(query)
     limit = int(params.get("limit", ["20"])[-1])
     offset = int(params.get("offset", ["0"])[-1])
-    rows = _cursor().execute(PAGE, (limit, offset)).fetchall()
+    rows = execute(PAGE, (limit, offset))
     return 200, {"articles": [_article(row) for row in rows], "articlesCount": rows[0][10] if rows else 0}
 
 
-def one_article(slug):
-    row = _cursor().execute(ONE, (slug,)).fetchone()
-    if row is None:
+def one_article(execute, slug):
+    rows = execute(ONE, (slug,))
+    if not rows:
         return 404, {"errors": {"article": ["not found"]}}
-    article = _article(row)
-    article["body"] = row[10]
+    article = _article(rows[0])
+    article["body"] = rows[0][10]
     return 200, {"article": article}
 
 
-def comments(slug):
-    rows = _cursor().execute(COMMENTS, (slug,)).fetchall()
+def comments(execute, slug):
+    rows = execute(COMMENTS, (slug,))
     if not rows:
         return 404, {"errors": {"article": ["not found"]}}
     return 200, {
@@ -103,24 +105,24 @@ def comments(slug):
     }
 
 
-def tags():
-    return 200, {"tags": [row[0] for row in _cursor().execute(TAGS)]}
+def tags(execute):
+    return 200, {"tags": [row[0] for row in execute(TAGS)]}
 
 
-def route(method, path, query):
+def route(execute, method, path, query):
     if method != "GET":
         return 405, {"errors": {"method": ["not allowed"]}}
     if path == "/api/articles":
-        return page(query)
+        return page(execute, query)
     if path == "/api/tags":
-        return tags()
+        return tags(execute)
     parts = path.split("/")  # "", "api", "articles", slug[, "comments"]
     if len(parts) in (4, 5) and parts[:3] == ["", "api", "articles"]:
         slug = urllib.parse.unquote(parts[3])
         if len(parts) == 4:
-            return one_article(slug)
+            return one_article(execute, slug)
         if parts[4] == "comments":
-            return comments(slug)
+            return comments(execute, slug)
     return 404, {"errors": {"path": ["not found"]}}
 
 
@@ -128,7 +130,9 @@ STATUS = {200: "200 OK", 404: "404 Not Found", 405: "405 Method Not Allowed"}
 
 
 def app(environ, start_response):
-    status, answer = route(environ["REQUEST_METHOD"], environ["PATH_INFO"], environ.get("QUERY_STRING", ""))
+    status, answer = route(
+        _execute, environ["REQUEST_METHOD"], environ["PATH_INFO"], environ.get("QUERY_STRING", "")
+    )
     body = orjson.dumps(answer)
     start_response(
         STATUS[status],

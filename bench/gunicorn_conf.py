@@ -1,14 +1,13 @@
-"""gunicorn settings of every bench target (``-c bench/gunicorn_conf.py``).
+"""gunicorn settings of the bench's own WSGI apps (``-c bench/gunicorn_conf.py``).
 
-Each worker logs which ``myapp`` it imported, so the bench can prove that the
-baseline target runs the baseline commit's code and not this tree's.
+Each worker says when it is ready, so the bench measures only once every
+worker serves. gunicorn 25.1+ would otherwise open a control socket at one
+fixed path per user, which two servers on one host would fight over.
 """
 
-import sys
-
-MARKER = "bench-worker: myapp from "
+MARKER = "bench-worker: ready"
+control_socket_disable = True
 
 
 def post_worker_init(worker):
-    module = sys.modules.get("myapp")
-    worker.log.warning("%s%s", MARKER, getattr(module, "__file__", None))
+    worker.log.warning(MARKER)

@@ -1,13 +1,23 @@
-"""The things the bench measures, each served by gunicorn with the same settings.
+"""The things the bench measures, each started the way it is deployed.
 
 ``AppTarget`` is one tree of myapp (this worktree, or a baseline commit
-extracted with ``git archive``) on its own fresh database: migrated by that
-tree's code, served from that tree's ``production.ini`` with that tree's
-``myapp`` first on PYTHONPATH. ``BareTarget`` is ``bench.bare`` on the database
-of another target. Both run ``gunicorn -w 2`` with ``bench/gunicorn_conf.py``,
-so the ini's ``[server:main]`` never decides how a target is served.
+extracted with ``git archive``) on a fresh database migrated by that tree's
+code, started by that tree's own production command, with that tree's
+``myapp`` first on PYTHONPATH:
+
+- topology ``pserve``: ``pserve production.ini`` (gunicorn gthread, the ini's
+  threads, admission control, access log and metrics), as the README deploys it;
+- topology ``nginx``: ``scripts/production.py`` (what ``make production`` runs:
+  nginx in front of that same pserve), when the tree has it.
+
+Worker and thread counts are the ini's own (one worker per core) unless the
+bench is told otherwise (``WEB_CONCURRENCY`` and the ini's ``threads``
+variable, both production's own knobs). ``WsgiTarget`` is a bench app
+(``bench.bare``, ``bench.floor``) on another target's database, served by
+gunicorn gthread with the same worker and thread counts.
 """
 
+import configparser
 import os
 import secrets
 import shutil
@@ -23,69 +33,76 @@ from pathlib import Path
 from tests.live.cluster import free_port
 from tests.live.server import stop_process
 
-from .gunicorn_conf import MARKER
+from .gunicorn_conf import MARKER as WORKER_MARKER
+from .probe.sitecustomize import MARKER as IMPORT_MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-START_TIMEOUT = 60  # seconds; the machine is shared
+PROBE = ROOT / "bench" / "probe"
+START_TIMEOUT = 90  # seconds; the machine is shared
 JWT_SECRET = secrets.token_urlsafe(48)
 
 
-class Server:
-    """One gunicorn master with its workers, output kept in a temporary file."""
+def production_counts(source, workers=None, threads=None):
+    """(workers, threads) ``pserve production.ini`` of ``source`` runs with."""
+    if workers is None:
+        workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
+    if threads is None:
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(Path(source) / "production.ini")
+        threads = int(parser.defaults().get("threads", 1))
+    return workers, threads
 
-    def __init__(self, name, app_args, cwd, environ, workers=2, worker_class="sync", threads=1):
+
+class Server:
+    """One server command and its processes, output kept in a temporary file."""
+
+    def __init__(self, name, argv, cwd, environ, port):
         self.name = name
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.argv = [
-            str(BIN / "gunicorn"), *app_args,
-            "-c", str(ROOT / "bench" / "gunicorn_conf.py"),
-            "-w", str(workers), "-k", worker_class, "--threads", str(threads),
-            "-b", f"127.0.0.1:{self.port}", "--log-level", "warning",
-        ]
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.argv = [str(arg) for arg in argv]
         self.cwd = cwd
         self.environ = environ
-        self.log = tempfile.NamedTemporaryFile("w+", prefix=f"bench-{name}-", suffix=".log")
+        self.log = tempfile.NamedTemporaryFile("w+", prefix=f"bench-{name.replace(' ', '-')}-", suffix=".log")
         self.process = None
 
-    def start(self, health_path, workers):
+    def start(self, ready):
+        """Start, then wait until ``ready(self)`` is true (it may raise)."""
         self.process = subprocess.Popen(
-            self.argv, cwd=self.cwd, env=self.environ, stdout=self.log, stderr=subprocess.STDOUT
+            self.argv, cwd=self.cwd, env=self.environ, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped as a whole
         )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 break
-            if self._answers(health_path) and self.output().count(MARKER) >= workers:
+            if self.answers("/api/tags") and ready(self):
                 return self
             time.sleep(0.2)
         output = self.output()
         self.stop()
         raise RuntimeError(f"{self.name} did not start on {self.base}:\n{output[-3000:]}")
 
-    def _answers(self, path):
+    def answers(self, path):
         try:
             with urllib.request.urlopen(self.base + path, timeout=2) as response:
                 return response.status == 200
         except (OSError, urllib.error.HTTPError):
             return False
 
-    def imported_from(self):
-        """The ``myapp`` module file each worker imported (None for a bare app)."""
-        return {
-            line.split(MARKER, 1)[1].strip()
-            for line in self.output().splitlines()
-            if MARKER in line
-        }
+    def lines_after(self, marker):
+        return [line.split(marker, 1)[1].strip() for line in self.output().splitlines() if marker in line]
 
     def output(self):
         self.log.flush()
-        with open(self.log.name) as log:
+        with open(self.log.name, errors="replace") as log:
             return log.read()
 
     def stop(self):
-        stop_process(self.process, timeout=15)
+        # SIGTERM to the server command: pserve's gunicorn and production.py
+        # both stop their children gracefully on it.
+        stop_process(self.process, timeout=30)
         self.log.close()
 
 
@@ -101,68 +118,103 @@ def extract_commit(commit):
     return folder
 
 
+def topologies(source):
+    """The production commands ``source`` has: always pserve, nginx with ``make production``."""
+    found = ["pserve"]
+    if (Path(source) / "scripts" / "production.py").exists():
+        found.append("nginx")
+    return found
+
+
 class AppTarget:
     """myapp from ``source`` (a folder holding ``myapp/`` and ``production.ini``)."""
 
     kind = "app"
 
-    def __init__(self, name, source, cleanup=None):
+    def __init__(self, name, source, topology="pserve", cleanup=None, threads=None):
         self.name = name
         self.source = Path(source)
+        self.topology = topology
+        self.threads = threads  # None: the ini's
         self.cleanup = cleanup
         self.server = None
         self.database_url = None
+        self.metrics_dir = None
 
-    def environ(self, database_url):
-        return {
+    def environ(self, database_url, workers):
+        environ = {
             **os.environ,
             # This tree's ``myapp`` before anything installed (the editable install
             # of the worktree included): PYTHONPATH comes first on sys.path.
-            "PYTHONPATH": str(self.source),
+            "PYTHONPATH": f"{self.source}{os.pathsep}{PROBE}",
             "MYAPP_DATABASE_URL": database_url,
             "MYAPP_JWT_SECRET": JWT_SECRET,
             "MYAPP_CORS_ALLOWED_ORIGINS": "http://localhost:4200",
+            # As production is deployed: the workers share one metrics folder.
+            "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir,
         }
+        if workers is not None:
+            environ["WEB_CONCURRENCY"] = str(workers)
+        return environ
 
-    def start(self, database_url, **server_options):
-        self.database_url = database_url
-        environ = self.environ(database_url)
+    def migrate(self, database_url):
+        self.metrics_dir = tempfile.mkdtemp(prefix="bench-metrics-")
         subprocess.run(
             [str(BIN / "initialize_myapp_db"), "production.ini"],
-            cwd=self.source, env=environ, check=True, capture_output=True,
+            cwd=self.source, env=self.environ(database_url, None), check=True, capture_output=True,
         )
-        self.server = Server(
-            self.name, ["--paste", "production.ini"], self.source, environ, **server_options
-        )
-        self.server.start("/api/tags", server_options.get("workers", 2))
+
+    def start(self, database_url, workers=None, threads=None):
+        """Serve ``database_url`` (already migrated by this tree, or ``migrate`` it first)."""
+        if self.metrics_dir is None:
+            self.migrate(database_url)
+        self.database_url = database_url
+        port = free_port()
+        ini_vars = [f"threads={threads}"] if threads is not None else []
+        if self.topology == "pserve":
+            argv = [BIN / "pserve", "production.ini", f"http_listen=127.0.0.1:{port}", *ini_vars]
+        else:
+            argv = [BIN / "python", "scripts/production.py", "--listen", f"127.0.0.1:{port}", *ini_vars]
+        self.server = Server(self.name, argv, self.source, self.environ(database_url, workers), port)
+        self.server.start(lambda server: True)
         expected = str(self.source / "myapp" / "__init__.py")
-        imported = self.server.imported_from()
+        imported = set(self.server.lines_after(IMPORT_MARKER))
         if imported != {expected}:
+            self.stop()
             raise RuntimeError(f"{self.name} imported myapp from {imported}, not {expected}")
         return self
 
     def stop(self):
         if self.server is not None:
             self.server.stop()
+        if self.metrics_dir is not None:
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
         if self.cleanup is not None:
             shutil.rmtree(self.cleanup, ignore_errors=True)
 
 
-class BareTarget:
-    """``bench.bare``: the framework-free baselines, on ``of``'s database."""
+class WsgiTarget:
+    """A bench WSGI app (``module:app``) on ``of``'s database, gunicorn gthread."""
 
-    kind = "bare"
+    kind = "baseline"
 
-    def __init__(self, name, of):
+    def __init__(self, name, app, of):
         self.name = name
+        self.app = app
         self.of = of
         self.server = None
 
-    def start(self, database_url, **server_options):
+    def start(self, database_url, workers, threads):
         dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
-        environ = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_BARE_DSN": dsn}
-        self.server = Server(self.name, ["bench.bare:app"], ROOT, environ, **server_options)
-        self.server.start("/api/tags", server_options.get("workers", 2))
+        environ = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_DSN": dsn}
+        port = free_port()
+        argv = [
+            BIN / "gunicorn", self.app, "-c", ROOT / "bench" / "gunicorn_conf.py",
+            "-w", workers, "-k", "gthread", "--threads", threads,
+            "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+        ]
+        self.server = Server(self.name, argv, ROOT, environ, port)
+        self.server.start(lambda server: len(server.lines_after(WORKER_MARKER)) >= workers)
         return self
 
     def stop(self):

@@ -1,9 +1,14 @@
 """One wrk run of one scenario against one target, with the SQL it caused.
 
+wrk keeps ``connections`` connections open (-c16, -c64, -c256: the same
+clients, more at once) from two threads; it reports req/s, p50, p99 and max
+latency, and the non-2xx answers plus socket errors.
+
 Statements are counted by the database itself (pg_stat_statements, loaded by
 the bench's private cluster), for the target's database only, from a reset
 just before wrk starts to just after it ends. BEGIN/COMMIT/ROLLBACK are
-counted apart from the rest. Requests still in flight when wrk stops are not
+counted apart from the rest, and the server's execution time of them all is
+summed (``total_exec_time``): the database's share of a request. Requests still in flight when wrk stops are not
 in its count but their statements are: an overcount of at most 16 requests'
 worth, negligible over a full round.
 """
@@ -19,7 +24,6 @@ import psycopg
 from .scenarios import lua_script
 
 THREADS = 2
-CONNECTIONS = 16
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")
 
 
@@ -34,10 +38,12 @@ class Result:
     rps: float
     p50_ms: float
     p99_ms: float
+    max_ms: float
     non2xx: int
     requests: int
     statements: float  # per request, BEGIN/COMMIT/ROLLBACK excluded
     transaction_control: float  # BEGIN/COMMIT/ROLLBACK per request
+    db_ms: float  # the server's execution time per request, every statement included
 
 
 class StatementCounter:
@@ -53,30 +59,30 @@ class StatementCounter:
         self.connection.execute("SELECT pg_stat_statements_reset()")
 
     def counts(self, database):
-        """(statements, transaction control statements) since the reset."""
+        """(statements, transaction control statements, execution ms) since the reset."""
         rows = self.connection.execute(
-            "SELECT s.query, s.calls FROM pg_stat_statements s"
+            "SELECT s.query, s.calls, s.total_exec_time FROM pg_stat_statements s"
             " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = %s",
             (database,),
         ).fetchall()
-        control = sum(calls for query, calls in rows if _is_transaction_control(query))
-        return sum(calls for _, calls in rows) - control, control
+        control = sum(calls for query, calls, _ in rows if _is_transaction_control(query))
+        return sum(calls for _, calls, _ in rows) - control, control, sum(ms for *_, ms in rows)
 
     def close(self):
         self.connection.close()
 
 
-def run_wrk(base, scenario, seeded, duration, counter, database):
+def run_wrk(base, scenario, seeded, duration, counter, database, connections=16):
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua_script(scenario, seeded))
     try:
         counter.reset()
         completed = subprocess.run(
-            ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{duration}s", "--timeout", "10s",
+            ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
              "-s", script.name, base],
             capture_output=True, text=True, timeout=duration + 60,
         )
-        statements, control = counter.counts(database)
+        statements, control, db_ms = counter.counts(database)
     finally:
         os.unlink(script.name)
     lines = [line for line in completed.stdout.splitlines() if line.startswith("BENCH_JSON ")]
@@ -88,8 +94,10 @@ def run_wrk(base, scenario, seeded, duration, counter, database):
         rps=data["requests"] / (data["duration_us"] / 1e6),
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
+        max_ms=data["max_us"] / 1000,
         non2xx=data["non2xx"] + data["socket_errors"],
         requests=data["requests"],
         statements=statements / requests,
         transaction_control=control / requests,
+        db_ms=db_ms / requests,
     )

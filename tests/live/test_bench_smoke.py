@@ -1,10 +1,13 @@
 """``make bench`` end to end, in a few seconds: tiny data, 1-second runs, one round,
-one gunicorn worker per target (fewer processes to start).
+one worker per target (fewer processes to start), wrk -c4.
 
-No timing is asserted: only that every target started (the baseline commit
-when the clone has it), the bare baselines answered byte for byte what this
-tree answers (the bench refuses to measure otherwise), every request of the
-load succeeded, and the table was printed.
+No timing is asserted: only that every target started the way production
+starts (this tree through ``pserve production.ini``, and through
+``make production``'s script when the tree has one; the "before" commit when
+the clone has it), that each served its own tree's code, that the design
+floor and the bare baseline answered byte for byte what this tree answers
+(the bench refuses to measure otherwise), that every request of the load
+succeeded, and that the tables were printed.
 """
 
 import os
@@ -14,7 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.__main__ import BASELINE_COMMIT
+from bench.__main__ import BEFORE_COMMIT, THIS_TREE
+from bench.targets import topologies
 
 from .cluster import require, server_bindir
 
@@ -41,23 +45,29 @@ def _has_commit(commit):
 def test_the_bench_runs_and_prints_its_table():
     require(server_bindir(), "PostgreSQL's server binaries (initdb) are not installed")
     require(_wrk_available(), "wrk is not installed and scripts/install-wrk.sh could not install it")
-    baseline = BASELINE_COMMIT if _has_commit(BASELINE_COMMIT) else ""
+    before = BEFORE_COMMIT if _has_commit(BEFORE_COMMIT) else ""
+    commands = [c for c in topologies(ROOT) if c == "pserve" or shutil.which("nginx")]
+    # -c4: under every admission limit, so that any non-2xx is a broken scenario.
     completed = subprocess.run(
         [sys.executable, "-m", "bench", "--size", "tiny", "--duration", "1", "--rounds", "1",
-         "--scenarios", SCENARIOS, "--baseline-commit", baseline, "--session-iterations", "50",
-         "--workers", "1"],
+         "--scenarios", SCENARIOS, "--before-commit", before, "--session-iterations", "50",
+         "--workers", "1", "--levels", "4", "--sweep", "", "--topologies", ",".join(commands)],
         cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     table = completed.stdout
-    targets = ["this tree", "bare"] + ([f"main {BASELINE_COMMIT}"] if baseline else [])
-    rows = re.findall(r"^\| (\w) [^|]+ \| ([^|]+) \| [\d,]+ \|.*\| (\d+) \| [\d.]+ \(\+[\d.]+\) \|$",
-                      table, re.MULTILINE)
+    mine = [f"{THIS_TREE} ({c})" for c in commands] if len(commands) > 1 else [THIS_TREE]
+    assert "this tree: `pserve production.ini`" in table or "(pserve): `pserve production.ini`" in table
+    targets = mine + ["design floor", "bare"] + ([f"before {BEFORE_COMMIT}"] if before else [])
+    rows = re.findall(
+        r"^\| (\w) [^|]+ \| ([^|]+) \| [\d,]+ \|(?:[^|]*\|){5} (\d+) \| [\d.]+ \(\+[\d.]+\) \| [\d.]+ \|$",
+        table, re.MULTILINE,
+    )
     seen = {(key, target.strip()) for key, target, _ in rows}
     for key in SCENARIOS:
         for target in targets:
-            if target != "bare" or key in "adf":
+            if target not in ("bare", "design floor") or key in "adf":
                 assert (key, target) in seen, (key, target, table)
     assert all(int(non2xx) == 0 for *_, non2xx in rows), table
-    assert "New Session per request" in table
+    assert "Issue 18's targets" in table and "New Session per request" in table
