@@ -19,15 +19,8 @@ def make_config(settings):
     config.include(".replication")
     config.include(".pgbouncer")
     config.include(".observability")
-    config.include(".errors")
-    config.include(".validation")
     config.include(".security")
-    config.include(".cors")
-    config.include(".routing")
-    config.include(".backpressure")
-    config.include(".headers")
-    config.include(".idempotency")
-    config.include(".conditional")
+    config.include(".edge")  # the tween chain, the exception views
     for part in (".health", ".users", ".articles", ".comments", ".openapi"):
         config.include(part, route_prefix="/api")
     return config

@@ -18,7 +18,7 @@ under any load. Without the setting (development) nothing is refused.
 
 import threading
 
-from .errors import error_response
+from .edge.errors import error_response
 
 #: Seconds a refused client should wait, as for a database that is unavailable.
 RETRY_AFTER = "1"
@@ -45,6 +45,3 @@ def admission_tween_factory(handler, registry):
 
     return admission_tween
 
-
-def includeme(config):
-    config.add_tween("myapp.backpressure.admission_tween_factory", over="pyramid_tm.tm_tween_factory")

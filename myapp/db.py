@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from . import db_timeouts, round_trips, session_events
-from .validation import bounded_body
+from .edge.validation import bounded_body
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ def retry_attempts(request):
 
     To replay a request pyramid_retry first copies its body, before any view
     runs. A body over ``myapp.max_body_bytes`` is answered 413 unread
-    (myapp.validation), so it is not worth copying: one attempt, no copy.
+    (myapp.edge.validation), so it is not worth copying: one attempt, no copy.
     """
     limit = request.registry.get("max_body_bytes")
     if limit is not None and not bounded_body(request, limit):
@@ -218,9 +218,6 @@ def includeme(config):
 
     budgets, via = db_timeouts.timeout_settings(settings)
     config.registry["db_request_timeout"] = budgets["request_timeout"]
-    config.add_tween(
-        "myapp.db_timeouts.request_deadline_tween_factory", over="pyramid_tm.tm_tween_factory"
-    )
     engine = get_request_engine(settings, budgets, via)
     config.registry.setdefault("engines", []).append(engine)
     config.registry["dbsession_factory"] = get_session_factory(engine)

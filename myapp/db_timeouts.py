@@ -6,7 +6,7 @@ Two layers, because a database can be slow in two ways:
   left its transaction idle): PostgreSQL's own timeouts end the wait and the
   connection stays usable. ``statement_timeout`` and ``lock_timeout`` raise
   ``QueryCanceled`` / ``LockNotAvailable`` (OperationalErrors: JSON 503 with
-  Retry-After, myapp.errors), the transaction is rolled back, and the
+  Retry-After, myapp.edge.errors), the transaction is rolled back, and the
   connection goes back to the pool clean. ``idle_in_transaction_session_timeout``
   is the safety net for a transaction its thread stopped driving.
 - **The server does not answer at all** (its host hung, a network black hole):

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .db import get_request_engine
 from .db_timeouts import timeout_settings
-from .errors import error
+from .edge.errors import error
 
 #: Seconds the readiness check may take (connecting included: libpq's minimum is 2).
 DEFAULT_TIMEOUT = 2

@@ -6,7 +6,7 @@ database for the request (myapp.replication) and logging it
 signature and expiry are checked here (not revocation: that needs the user's row).
 """
 
-from .errors import APIError
+from .edge.errors import APIError
 
 
 def claimed_user_id(request):

@@ -12,7 +12,7 @@ error as the request's outcome unless this attempt is the last one:
 - A replayed attempt logs exactly one INFO line, with its attempt number and
   reason (``log_replay``, on pyramid_retry's ``BeforeRetry`` event, which
   fires only when a replay really happens).
-- The exception views (myapp.errors) log the final attempt only: ERROR when
+- The exception views (myapp.edge.errors) log the final attempt only: ERROR when
   the client gets a 5xx, WARNING otherwise.
 
 Reasons are the error's class and the first line of the database's message,

@@ -23,7 +23,7 @@ from pyramid.security import Allowed, Denied
 from pyramid.exceptions import ConfigurationError
 from pyramid.view import forbidden_view_config
 
-from .errors import error
+from .edge.errors import error
 from .models import MAX_ID, utcnow
 
 JWT_ALGORITHM = "HS256"

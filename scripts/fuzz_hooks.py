@@ -7,7 +7,7 @@ reused key's first answer (maybe of an article deleted since), which the
 fuzzer would report as valid data refused or a created resource not found.
 So every well-formed key is replaced by a fresh UUID before the request is
 sent; malformed keys are sent as drawn (the server must refuse them: 400).
-The key's rules themselves are tested in tests/test_idempotency.py.
+The key's rules themselves are tested in tests/edge/test_idempotency.py.
 """
 
 import re
@@ -15,7 +15,7 @@ import uuid
 
 import schemathesis
 
-#: myapp.idempotency.KEY_FORMAT (not imported: the hooks run in schemathesis' process).
+#: myapp.edge.idempotency.KEY_FORMAT (not imported: the hooks run in schemathesis' process).
 WELL_FORMED_KEY = re.compile(r'"[!#-\[\]-~]{1,255}"|[!#-\[\]-~]{1,255}')
 
 

@@ -14,7 +14,7 @@ from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotF
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from myapp.openapi.document import build_document
-from myapp.routing import without_trailing_slash
+from myapp.edge.paths import without_trailing_slash
 
 #: Methods that HTTP itself answers for any documented path.
 HTTP_LEVEL_METHODS = ("OPTIONS", "HEAD")
@@ -37,7 +37,7 @@ class WebObRequest:
 
     def __init__(self, request):
         self.host_url = request.host_url
-        # The API answers with one trailing slash as without (myapp.routing).
+        # The API answers with one trailing slash as without (myapp.edge.paths).
         self.path = without_trailing_slash(request.path)
         self.method = request.method.lower()
         self.body = request.body

@@ -13,7 +13,7 @@ from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.view import exception_view_config, view_config
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from myapp.errors import error
+from myapp.edge.errors import error
 
 from .conftest import app_engine
 

@@ -1,4 +1,4 @@
-"""Idempotency keys: the stored answers of keyed POSTs (myapp.idempotency)
+"""Idempotency keys: the stored answers of keyed POSTs (myapp.edge.idempotency)
 
 Revision ID: a7d4e9c2b611
 Revises: 5c1f0e2d7a93

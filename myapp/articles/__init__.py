@@ -1,6 +1,6 @@
 """Articles, the personal feed, favorites and tags."""
 
-from ..routing import param
+from ..edge.paths import param
 
 
 def includeme(config):

@@ -20,7 +20,7 @@ from sqlalchemy import JSON, bindparam, exists, false, func, select, true, type_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.types import NullType, TypeDecorator
 
-from ..errors import not_found
+from ..edge.errors import not_found
 from ..users.models import Follow, User, identity_key
 from .models import Article, ArticleTag, Favorite
 

@@ -6,7 +6,7 @@ from pydantic import AfterValidator, Field
 
 from ..models import iso_utc
 from ..users.schemas import profile_json
-from ..validation import QueryInteger, QuerySchema, QueryText, Schema, Text
+from ..edge.validation import QueryInteger, QuerySchema, QueryText, Schema, Text
 
 # Surrounding spaces are dropped: " pyramid " and "pyramid" are one tag. After
 # validation, so that the limits apply to what was sent, as the document says.
@@ -58,7 +58,7 @@ class ArticleFilters(Page):
 
 
 def article_content(article):
-    """What the author edits of an Article, as ``article_json`` shows it (myapp.conditional)."""
+    """What the author edits of an Article, as ``article_json`` shows it (myapp.edge.conditional)."""
     return {
         "slug": article.slug,
         "title": article.title,

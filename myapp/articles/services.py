@@ -7,7 +7,7 @@ import unicodedata
 from sqlalchemy import Integer, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..errors import forbidden
+from ..edge.errors import forbidden
 from ..models import utcnow
 from ..session_events import mark_session_changed
 from .models import Article, ArticleTag

@@ -3,8 +3,8 @@
 from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
-from ..conditional import article_version, require_current, set_content_version
-from ..validation import validated_body, validated_query
+from ..edge.conditional import article_version, require_current, set_content_version
+from ..edge.validation import validated_body, validated_query
 from . import queries, services
 from .schemas import (
     ArticleFilters,

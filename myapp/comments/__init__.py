@@ -1,6 +1,6 @@
 """Comments on articles."""
 
-from ..routing import param
+from ..edge.paths import param
 
 
 def includeme(config):

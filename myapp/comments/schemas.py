@@ -2,7 +2,7 @@
 
 from ..models import iso_utc
 from ..users.schemas import profile_json
-from ..validation import Schema, Text
+from ..edge.validation import Schema, Text
 
 
 class NewComment(Schema):

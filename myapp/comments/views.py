@@ -4,8 +4,8 @@ from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
 from ..articles.queries import article_id
-from ..errors import APIError, not_found
-from ..validation import validated_body
+from ..edge.errors import APIError, not_found
+from ..edge.validation import validated_body
 from . import services
 from .schemas import NewCommentBody, comment_json
 

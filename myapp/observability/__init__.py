@@ -34,7 +34,6 @@ def includeme(config):
         watch_pool(replica.engine, replica.name)
     install_log_record_factory()
     time_statements()
-    config.add_tween("myapp.observability.access.attempt_tween_factory")
 
     def wrap_execution_policy():
         # After pyramid_retry has registered its policy (an action of the default order).

@@ -55,6 +55,8 @@ def observed(policy):
 
 
 def attempt_tween_factory(handler, registry):
+    if not registry.app_settings.observability:
+        return handler  # nothing notes attempts (myapp.observability)
     def note_attempt(request):
         record = current_request.get()
         if record is not None:

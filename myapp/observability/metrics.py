@@ -32,7 +32,7 @@ from prometheus_client import (
 from pyramid.response import Response
 from sqlalchemy import event
 
-from ..errors import error
+from ..edge.errors import error
 
 REQUEST_SECONDS = Histogram(
     "myapp_http_request_duration_seconds",

@@ -13,8 +13,8 @@ from pydantic.json_schema import models_json_schema
 
 from ..articles.schemas import ArticleFilters, ArticleUpdateBody, NewArticleBody, Page
 from ..comments.schemas import NewCommentBody
-from .. import conditional
-from ..idempotency import KEY_FORMAT
+from ..edge import conditional
+from ..edge.idempotency import KEY_FORMAT
 from ..models import MAX_ID
 from ..users.schemas import LoginUserBody, NewUserBody, UserUpdateBody
 from . import responses as r
@@ -124,14 +124,14 @@ OPERATIONS = [
     Operation("GET", "/api/tags", "listTags", "Every tag in use", "Tags", 200, r.TagsResponse),
 ]
 
-#: Writes whose answer is tagged like a read of the same resource (myapp.conditional).
+#: Writes whose answer is tagged like a read of the same resource (myapp.edge.conditional).
 TAGGED_WRITES = frozenset({
     "createArticle", "updateArticle", "favoriteArticle", "unfavoriteArticle",
     "updateCurrentUser",
 })
 #: Writes that honour If-Match.
 CONDITIONAL_WRITES = frozenset({"updateArticle", "deleteArticle", "updateCurrentUser"})
-#: POSTs that accept an Idempotency-Key (myapp.idempotency).
+#: POSTs that accept an Idempotency-Key (myapp.edge.idempotency).
 KEYED_POSTS = frozenset({"register", "createArticle", "addComment"})
 
 ETAG = {

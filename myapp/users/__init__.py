@@ -1,6 +1,6 @@
 """Users, authentication and profiles."""
 
-from ..routing import param
+from ..edge.paths import param
 
 
 def includeme(config):

@@ -1,6 +1,6 @@
 """Request and response shapes of the users and profiles endpoints."""
 
-from ..validation import OptionalText, Schema, Text
+from ..edge.validation import OptionalText, Schema, Text
 
 # A username is one path segment of /profiles/{username}: no spaces, control
 # characters or slash.

@@ -2,7 +2,7 @@
 
 from sqlalchemy import exists, select
 
-from ..errors import APIError, error, not_found
+from ..edge.errors import APIError, error, not_found
 from ..models import utcnow
 from ..security import Tokens, invalid_token
 from .models import Follow, User, identity_key
@@ -79,7 +79,7 @@ def update_user(dbsession, passwords, user, token, changes, precondition=None):
     request's authenticated user, whose ``token`` (a TokenIdentity) it presented.
 
     ``precondition(user)``, when given, runs once the row is locked and may
-    raise to refuse the change (If-Match, myapp.conditional).
+    raise to refuse the change (If-Match, myapp.edge.conditional).
 
     A new password revokes every token of the user but ``token``
     (myapp.security.Tokens). Also a token revoked while this request waited

@@ -39,7 +39,7 @@ import time
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..errors import error
+from ..edge.errors import error
 from ..session_events import mark_session_changed
 from .models import LoginAttempts, identity_key
 

@@ -2,9 +2,9 @@
 
 from pyramid.view import view_config
 
-from ..conditional import require_current, set_content_version, user_version
+from ..edge.conditional import require_current, set_content_version, user_version
 from ..security import presented_token
-from ..validation import validated_body
+from ..edge.validation import validated_body
 from . import services
 from .schemas import LoginUserBody, NewUserBody, UserUpdateBody, profile_json, user_json
 

@@ -7,7 +7,7 @@ user) carries a strong ``ETag`` computed from the bytes of the answer, so it
 changes whenever anything in the answer changes, including what differs by
 viewer (``favorited``, ``following``, the token of ``/api/user``). Two
 viewers' answers therefore have different tags, and ``Vary: Authorization``
-(myapp.headers) tells caches that the answer depends on the token.
+(myapp.edge.headers) tells caches that the answer depends on the token.
 
 An article or the user has two parts in its tag: ``"<content>.<answer>"``.
 ``content`` is a digest of what its owner edits and nothing else: for an
@@ -155,11 +155,3 @@ def conditional_tween_factory(handler, registry):
 
     return conditional_tween
 
-
-def includeme(config):
-    # Inside the idempotency tween, so that a replayed answer carries the tag
-    # its first answer had (myapp.idempotency stores the tagged answer).
-    config.add_tween(
-        "myapp.conditional.conditional_tween_factory",
-        under="myapp.idempotency.idempotency_tween_factory",
-    )

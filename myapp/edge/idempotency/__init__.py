@@ -39,7 +39,7 @@ from pyramid.response import Response
 from sqlalchemy import delete, select
 
 from ..errors import APIError, error_response
-from ..session_events import mark_session_changed
+from ...session_events import mark_session_changed
 from ..validation import DEFAULT_MAX_BODY_BYTES, bounded_body
 from .models import IdempotencyKey
 
@@ -173,7 +173,4 @@ def includeme(config):
     settings = config.get_settings()
     config.registry["idempotency_key_lifetime"] = int(
         settings.get("myapp.idempotency.key_lifetime", DEFAULT_KEY_LIFETIME)
-    )
-    config.add_tween(
-        "myapp.idempotency.idempotency_tween_factory", under="pyramid_tm.tm_tween_factory"
     )

@@ -1,7 +1,7 @@
 from sqlalchemy import Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..models import Base
+from ...models import Base
 
 
 class IdempotencyKey(Base):

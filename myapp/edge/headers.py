@@ -5,7 +5,7 @@
 - Caching headers, all here: ``Cache-Control: no-store`` on the answers of
   the routes that carry a token (register, login, ``/api/user``): no browser
   or proxy cache keeps one. Every other answer with an ``ETag``
-  (myapp.conditional) gets ``Cache-Control: no-cache``: a cache may keep it
+  (myapp.edge.conditional) gets ``Cache-Control: no-cache``: a cache may keep it
   but must revalidate it (``If-None-Match``) before each use. Tagged answers
   depend on the viewer (``favorited``, ``following``): ``Vary: Authorization``.
 - HTML pages (``/api/docs``) may not be framed by another site
@@ -15,8 +15,6 @@
 A tween rather than a NewResponse subscriber: it also sees the answers of the
 exception views and of the tweens below it (CORS preflights, pyramid_tm).
 """
-
-from pyramid.tweens import INGRESS
 
 #: Routes whose answers carry a token (myapp.users).
 TOKEN_ROUTES = frozenset({"users", "login", "user"})
@@ -42,6 +40,3 @@ def security_headers_tween_factory(handler, registry):
 
     return security_headers_tween
 
-
-def includeme(config):
-    config.add_tween("myapp.headers.security_headers_tween_factory", under=INGRESS)

@@ -16,7 +16,7 @@ from pyramid.view import exception_view_config
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from .replays import attempt_label, failure_reason, will_be_replayed
+from ..replays import attempt_label, failure_reason, will_be_replayed
 
 log = logging.getLogger(__name__)
 
@@ -142,5 +142,5 @@ def server_error_view(exc, request):
 
 
 def includeme(config):
-    config.include(".replays")
+    config.include("myapp.replays")
     config.scan(__name__)

@@ -8,11 +8,10 @@ Authorization header, not cookies, so credentials are not enabled.
 """
 
 from pyramid.response import Response
-from pyramid.tweens import INGRESS
 
 ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
-# The conditional-request and idempotency headers too (myapp.conditional,
-# myapp.idempotency): none of them is CORS-safelisted, and a browser frontend
+# The conditional-request and idempotency headers too (myapp.edge.conditional,
+# myapp.edge.idempotency): none of them is CORS-safelisted, and a browser frontend
 # reads a response header beyond the safelisted few only when it is exposed: the
 # ETag to revalidate, Retry-After to wait after a 429 or 503, the request id to
 # quote in a bug report.
@@ -56,6 +55,3 @@ def cors_tween_factory(handler, registry):
 
     return cors_tween
 
-
-def includeme(config):
-    config.add_tween("myapp.cors.cors_tween_factory", under=INGRESS)

@@ -1,4 +1,4 @@
-"""Idempotency-Key on the POSTs that create something (myapp.idempotency)."""
+"""Idempotency-Key on the POSTs that create something (myapp.edge.idempotency)."""
 
 import time
 
@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from myapp.models import import_all_models
 
-from .helpers import alice, article_fields, auth, bob, create_article, db_snapshot  # noqa: F401
+from ..helpers import alice, article_fields, auth, bob, create_article, db_snapshot  # noqa: F401
 
 NEW_USER = {"user": {"username": "dora", "email": "dora@example.com", "password": "password123"}}
 
@@ -129,7 +129,7 @@ def test_expired_keys_are_forgotten_and_purged(testapp, alice, db_engine):
 
 
 def test_the_lifetime_is_a_setting(make_app, db_engine):
-    from .contract import ContractTestApp
+    from ..contract import ContractTestApp
 
     testapp = ContractTestApp(make_app(**{"myapp.idempotency.key_lifetime": "3600"}))
     _post(testapp, "/api/users", NEW_USER, '"life"', status=201)

@@ -1,8 +1,8 @@
-"""Conditional requests: ETag and If-None-Match on reads, If-Match on writes (myapp.conditional)."""
+"""Conditional requests: ETag and If-None-Match on reads, If-Match on writes (myapp.edge.conditional)."""
 
 import pytest
 
-from .helpers import add_comment, alice, bob, create_article, db_snapshot, favorite, follow  # noqa: F401
+from ..helpers import add_comment, alice, bob, create_article, db_snapshot, favorite, follow  # noqa: F401
 
 
 def _get(testapp, path, headers=None, status=200):

@@ -1,7 +1,5 @@
 """Route pattern pieces shared by the API's routes, and one trailing slash accepted."""
 
-from pyramid.tweens import INGRESS
-
 #: One path segment: no slash, and no NUL, which no stored name can contain
 #: (PostgreSQL text cannot hold it), so such a path matches no route: 404.
 SEGMENT = r"[^/\x00]+"
@@ -41,6 +39,3 @@ def trailing_slash_tween_factory(handler, registry):
 
     return trailing_slash_tween
 
-
-def includeme(config):
-    config.add_tween("myapp.routing.trailing_slash_tween_factory", under=INGRESS)

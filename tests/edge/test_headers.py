@@ -1,6 +1,6 @@
-"""Security headers a browser acts on (myapp.headers)."""
+"""Security headers a browser acts on (myapp.edge.headers)."""
 
-from .helpers import auth, login, register
+from ..helpers import auth, login, register
 
 NOSNIFF = ("X-Content-Type-Options", "nosniff")
 

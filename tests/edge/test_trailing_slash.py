@@ -7,7 +7,7 @@ turn that POST into a GET in the browser.
 import pytest
 import webtest
 
-from .helpers import alice, auth, create_article  # noqa: F401
+from ..helpers import alice, auth, create_article  # noqa: F401
 
 
 def test_a_post_to_articles_with_a_slash_creates_an_article(testapp, alice):  # noqa: F811

@@ -1,0 +1,64 @@
+"""The HTTP edge: every tween a request passes, declared here, in order.
+
+::
+
+    client (waitress / gunicorn)
+      |
+      v
+    headers        security and caching headers on every answer (myapp.edge.headers)
+    paths          /api/articles/ -> /api/articles (myapp.edge.paths)
+    cors           preflights answered, allowed origins marked (myapp.edge.cors)
+    attempt        the access log notes each attempt (myapp.observability.access)
+    deadline       one database time budget for all attempts (myapp.db_timeouts)
+    admission      bounded concurrency, JSON 503 when saturated (myapp.backpressure)
+    transaction    pyramid_tm: commit, or abort on an error or a 4xx/5xx answer
+    idempotency    Idempotency-Key: claim, store, answer again (myapp.edge.idempotency)
+    conditional    ETag, If-None-Match -> 304 (myapp.edge.conditional)
+    exception view every error becomes the JSON envelope (myapp.edge.errors)
+      |
+      v
+    router -> view (bodies and queries validated by myapp.edge.validation)
+
+pyramid_retry is not a tween: its execution policy runs the whole chain again
+for a transient database error (a new attempt), and the deadline is set once
+for all attempts.
+
+``CHAIN`` is the one declaration: ``includeme`` adds each tween of it under the
+one before and over the one after, so the order is exactly this list whatever
+the include order (``ptweens development.ini`` prints it; a test checks it).
+No other module adds a tween. Two entries are added by their own libraries:
+pyramid_tm's (``config.include("pyramid_tm")``, myapp.db) and Pyramid's
+exception view; here they only anchor their neighbours.
+"""
+
+from pyramid.tweens import EXCVIEW, INGRESS
+
+#: The transaction manager's tween, added by ``config.include("pyramid_tm")`` (myapp.db).
+TRANSACTION = "pyramid_tm.tm_tween_factory"
+
+#: The tween chain, from the server (top) to the exception view (bottom).
+CHAIN = (
+    "myapp.edge.headers.security_headers_tween_factory",
+    "myapp.edge.paths.trailing_slash_tween_factory",
+    "myapp.edge.cors.cors_tween_factory",
+    "myapp.observability.access.attempt_tween_factory",
+    "myapp.db_timeouts.request_deadline_tween_factory",
+    "myapp.backpressure.admission_tween_factory",
+    TRANSACTION,
+    "myapp.edge.idempotency.idempotency_tween_factory",
+    "myapp.edge.conditional.conditional_tween_factory",
+    EXCVIEW,
+)
+
+#: Entries of CHAIN that their own libraries add.
+ADDED_ELSEWHERE = frozenset({TRANSACTION, EXCVIEW})
+
+
+def includeme(config):
+    config.include(".errors")
+    config.include(".validation")
+    config.include(".idempotency")
+    anchors = (INGRESS,) + CHAIN
+    for above, name, below in zip(anchors, CHAIN, CHAIN[1:]):
+        if name not in ADDED_ELSEWHERE:
+            config.add_tween(name, under=above, over=below)
