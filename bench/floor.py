@@ -17,7 +17,7 @@ tree is everything this tree adds on top.
 zope.sqlalchemy's listeners are attached once to the session factory, with
 pyramid_tm's default (thread-local) transaction manager: the cheap way to
 give each request a Session of its own, as this tree does too
-(myapp/session_events.py).
+(myapp/db/sessions.py).
 
 Served as ``gunicorn bench.floor:app`` with ``BENCH_DSN`` naming the database.
 """

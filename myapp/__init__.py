@@ -16,8 +16,6 @@ def make_config(settings):
     config.include(".renderers")
     config.include(".db")
     config.include(".identity")
-    config.include(".replication")
-    config.include(".pgbouncer")
     config.include(".observability")
     config.include(".security")
     config.include(".edge")  # the tween chain, the exception views

@@ -10,7 +10,7 @@ server's own queue (requests waiting for a thread) drains in microseconds.
 
 Among the admitted requests, those waiting for a pool connection wait at most
 ``sqlalchemy.pool_timeout`` (503 after that), and every database wait has its
-own budget (myapp.db_timeouts), so a busy thread is busy for a bounded time.
+own budget (myapp.db.budgets), so a busy thread is busy for a bounded time.
 
 Liveness (``/api/health/live``) is never refused: it must keep answering
 under any load. Without the setting (development) nothing is refused.

@@ -1,7 +1,7 @@
 """Who a request claims to be, without a database lookup.
 
 ``request.user`` loads the user from the database (myapp.security); choosing a
-database for the request (myapp.replication) and logging it
+database for the request (myapp.db.replication) and logging it
 (myapp.observability) must happen without that query. Only the token's
 signature and expiry are checked here (not revocation: that needs the user's row).
 """

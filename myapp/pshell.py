@@ -8,7 +8,7 @@ your changes (``tm.abort()`` to drop them); both start a new transaction.
 def setup(env):
     request = env["request"]
     # pshell's request is a GET, whose session would read in a read-only
-    # transaction on PostgreSQL (myapp.replication); this one is for changes.
+    # transaction on PostgreSQL (myapp.db.replication); this one is for changes.
     request.method = "POST"
     request.tm.begin()
     env["tm"] = request.tm

@@ -32,7 +32,7 @@ from gunicorn import util as gunicorn_util
 from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker
 
-from .db import release_inherited_connections
+from .db.engines import release_inherited_connections
 
 #: One worker per core the process may run on, unless WEB_CONCURRENCY (gunicorn's
 #: own variable) or a ``workers =`` line in [server:main] says otherwise.

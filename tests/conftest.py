@@ -48,7 +48,7 @@ BASE_SETTINGS = {
     "myapp.argon2_parallelism": "1",
     "myapp.cors_allowed_origins": "https://frontend.example",
     # Generous database budgets: the shared test server can be slow when the
-    # machine is busy. Tests of the budgets set short ones (tests/test_db_budgets.py).
+    # machine is busy. Tests of the budgets set short ones (tests/db/test_budgets.py).
     "myapp.db.connect_timeout": "10",
     "myapp.db.statement_timeout": "30",
     "myapp.db.lock_timeout": "30",

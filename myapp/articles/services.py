@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..edge.errors import forbidden
 from ..models import utcnow
-from ..session_events import mark_session_changed
+from ..db import mark_session_changed
 from .models import Article, ArticleTag
 from .queries import articles, favorites
 

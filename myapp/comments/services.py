@@ -5,7 +5,7 @@ from sqlalchemy import bindparam, exists, false, insert, select
 from ..articles.queries import articles, follows, users
 from ..edge.errors import forbidden, not_found
 from ..models import MAX_ID, utcnow
-from ..session_events import mark_session_changed
+from ..db import mark_session_changed
 from .models import Comment
 
 comments = Comment.__table__

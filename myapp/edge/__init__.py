@@ -9,7 +9,7 @@
     paths          /api/articles/ -> /api/articles (myapp.edge.paths)
     cors           preflights answered, allowed origins marked (myapp.edge.cors)
     attempt        the access log notes each attempt (myapp.observability.access)
-    deadline       one database time budget for all attempts (myapp.db_timeouts)
+    deadline       one database time budget for all attempts (myapp.db.budgets)
     admission      bounded concurrency, JSON 503 when saturated (myapp.backpressure)
     transaction    pyramid_tm: commit, or abort on an error or a 4xx/5xx answer
     idempotency    Idempotency-Key: claim, store, answer again (myapp.edge.idempotency)
@@ -42,7 +42,7 @@ CHAIN = (
     "myapp.edge.paths.trailing_slash_tween_factory",
     "myapp.edge.cors.cors_tween_factory",
     "myapp.observability.access.attempt_tween_factory",
-    "myapp.db_timeouts.request_deadline_tween_factory",
+    "myapp.db.budgets.request_deadline_tween_factory",
     "myapp.backpressure.admission_tween_factory",
     TRANSACTION,
     "myapp.edge.idempotency.idempotency_tween_factory",

@@ -16,7 +16,7 @@ from pyramid.view import exception_view_config
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from ..replays import attempt_label, failure_reason, will_be_replayed
+from ..db.transactions import attempt_label, failure_reason, will_be_replayed
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def http_exception_view(exc, request):
 def integrity_error_view(exc, request):
     # The client sees this answer only when the replays are used up: a
     # conflicting write that kept conflicting. Race-prone handlers check
-    # first, so this is a fallback. Replayed attempts: myapp.replays.
+    # first, so this is a fallback. Replayed attempts: myapp.db.transactions.
     if not will_be_replayed(request, exc):
         log.warning("conflict answered 409 (%s): %s", attempt_label(request), failure_reason(exc))
     return _respond(request, 409, {"request": ["conflicts with existing data"]})
@@ -142,5 +142,4 @@ def server_error_view(exc, request):
 
 
 def includeme(config):
-    config.include("myapp.replays")
     config.scan(__name__)

@@ -219,8 +219,22 @@ def validated_query(request, schema):
         raise error(422, "query", "is not valid UTF-8") from None
 
 
+def retry_attempts(request):
+    """pyramid_retry's ``retry.activate_hook``: one attempt for an over-limit body.
+
+    To replay a request pyramid_retry first copies its body, before any view
+    runs. A body over ``myapp.max_body_bytes`` is answered 413 unread
+    (myapp.edge.validation), so it is not worth copying: one attempt, no copy.
+    """
+    limit = request.registry.get("max_body_bytes")
+    if limit is not None and not bounded_body(request, limit):
+        return 1
+    return None  # the configured retry.attempts
+
+
 def includeme(config):
     settings = config.get_settings()
+    settings["retry.activate_hook"] = retry_attempts  # read by pyramid_retry's deferred action
     config.registry["max_body_bytes"] = int(
         settings.get("myapp.max_body_bytes", DEFAULT_MAX_BODY_BYTES)
     )

@@ -10,7 +10,8 @@
 
 ``myapp.observability = false`` turns off the access log, the headers, the
 request and pool metrics (to measure their cost side by side); ``/metrics``
-stays, with the replica metrics.
+stays, with the replica metrics. The pool metrics are hooked on each request
+pool by the engine factory (myapp.db.engines).
 """
 
 from pyramid.config import PHASE3_CONFIG
@@ -20,7 +21,6 @@ from pyramid.settings import asbool
 
 from .access import observed, time_statements
 from .context import install_log_record_factory
-from .metrics import watch_pool
 
 
 def includeme(config):
@@ -29,9 +29,6 @@ def includeme(config):
     registry = config.registry
     if not asbool(settings.get("myapp.observability", True)):
         return
-    watch_pool(registry["dbsession_factory"].kw["bind"], "primary")
-    for replica in registry["read_router"].replicas:
-        watch_pool(replica.engine, replica.name)
     install_log_record_factory()
     time_statements()
 

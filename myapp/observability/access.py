@@ -26,7 +26,7 @@ import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from ..db import SAFE_METHODS
+from ..db.sessions import SAFE_METHODS
 from . import metrics
 from .context import RequestRecord, current_request, request_id_from
 

@@ -32,7 +32,6 @@ from prometheus_client import (
 from pyramid.response import Response
 from sqlalchemy import event
 
-from ..edge.errors import error
 
 REQUEST_SECONDS = Histogram(
     "myapp_http_request_duration_seconds",
@@ -128,6 +127,10 @@ def metrics_view(request):
     except ValueError:
         address = None
     if address is None or not any(address in network for network in networks):
+        # Imported here: the error envelope is the edge's (myapp.edge.errors, which
+        # imports myapp.db), and myapp.db imports this module for its pool gauges.
+        from ..edge.errors import error
+
         raise error(404, "path", "not found")  # as an unknown path: nothing to discover
     return Response(exposition(), content_type=CONTENT_TYPE_LATEST.split(";")[0], charset="utf-8")
 

@@ -39,8 +39,8 @@ import time
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..db import mark_session_changed
 from ..edge.errors import error
-from ..session_events import mark_session_changed
 from .models import LoginAttempts, identity_key
 
 PURGE_BATCH = 100

@@ -26,7 +26,7 @@ If the first commits, the claim fails with an IntegrityError, pyramid_retry
 replays the request, and it finds and replays the stored answer; if the first
 failed, the second performs the request. So exactly one performs the write and
 the other waits and replays; a wait longer than the lock budget answers 503
-with Retry-After (myapp.db_timeouts).
+with Retry-After (myapp.db.budgets).
 """
 
 import hashlib
@@ -39,7 +39,7 @@ from pyramid.response import Response
 from sqlalchemy import delete, select
 
 from ..errors import APIError, error_response
-from ...session_events import mark_session_changed
+from ...db import mark_session_changed
 from ..validation import DEFAULT_MAX_BODY_BYTES, bounded_body
 from .models import IdempotencyKey
 

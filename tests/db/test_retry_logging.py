@@ -1,6 +1,6 @@
 """Logs that tell the truth: a replayed attempt logs one INFO line with its
 attempt number and reason; the final outcome is logged once, at ERROR only
-when the client gets a 5xx (myapp.replays).
+when the client gets a 5xx (myapp.db.transactions).
 
 Test-only views fail their first ``fail`` attempts with a given error.
 """

@@ -15,9 +15,9 @@ import webtest
 from pyramid.view import view_config
 from sqlalchemy.engine import make_url
 
-from .conftest import app_engine
-from .contract import ContractTestApp
-from .helpers import alice, auth, create_article  # noqa: F401
+from ..conftest import app_engine
+from ..contract import ContractTestApp
+from ..helpers import alice, auth, create_article  # noqa: F401
 
 GENEROUS = 2  # a wait answers within GENEROUS x its budget (+ a little, on a noisy machine)
 

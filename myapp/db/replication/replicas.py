@@ -14,7 +14,7 @@ import time
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..observability.metrics import REPLICA_LAG
+from ...observability.metrics import REPLICA_LAG
 
 log = logging.getLogger(__name__)
 

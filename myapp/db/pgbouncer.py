@@ -7,20 +7,19 @@ connection, so nothing may outlive a transaction on the server side:
   named statements kept by one server connection; the next transaction may
   not find them ("prepared statement does not exist"). Debian 12's
   PgBouncer (1.18) cannot track them (``max_prepared_statements`` came in
-  1.21), so with this setting every connection the application opens,
-  primary and replicas, is made with ``prepare_threshold=None`` whatever
-  another setting asked for.
+  1.21), so with this setting every connection the application opens
+  (every engine myapp.db.engines builds) is made with
+  ``prepare_threshold=None`` whatever another setting asked for.
 - Session-level ``SET``s would leak to other clients' transactions or be
   lost. The application makes none: read-only transactions are
   ``BEGIN READ ONLY`` and isolation comes with each ``BEGIN``.
 - libpq's startup ``options`` parameter (e.g. ``-c statement_timeout=...``)
   is refused by PgBouncer unless its ``ignore_startup_parameters`` lists
   ``options``, and then it is ignored: with this setting the time budgets are
-  set per transaction instead (``SET LOCAL``, myapp.db_timeouts), or set them
+  set per transaction instead (``SET LOCAL``, myapp.db.budgets), or set them
   on the database role (``ALTER ROLE myapp SET statement_timeout = '5s'``).
 """
 
-from pyramid.settings import asbool
 from sqlalchemy import event
 
 
@@ -32,14 +31,3 @@ def without_prepared_statements(engine):
         # Set on the open connection, so it wins over any connect argument.
         dbapi_connection.prepare_threshold = None
 
-
-def includeme(config):
-    settings = config.get_settings()
-    if not asbool(settings.get("myapp.db_behind_pgbouncer", False)):
-        return
-    registry = config.registry
-    engines = [registry["dbsession_factory"].kw["bind"]]
-    engines += [replica.engine for replica in registry["read_router"].replicas]
-    for engine in engines:
-        if engine.dialect.driver == "psycopg":
-            without_prepared_statements(engine)

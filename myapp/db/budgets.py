@@ -185,3 +185,10 @@ def request_deadline_tween_factory(handler, registry):
             _deadline.reset(token)
 
     return request_deadline_tween
+
+
+def includeme(config):
+    """The budget of ``request_deadline_tween_factory`` (myapp.edge places that tween
+    over pyramid_tm's, so that commit and abort are bounded too)."""
+    limits, _via = timeout_settings(config.get_settings())
+    config.registry["db_request_timeout"] = limits["request_timeout"]

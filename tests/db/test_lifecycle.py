@@ -15,7 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from myapp.edge.errors import error
 
-from .conftest import app_engine
+from ..conftest import app_engine
 
 
 class ProbeBase(DeclarativeBase):

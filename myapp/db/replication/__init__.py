@@ -11,7 +11,7 @@
   request, so everything after a write in a request sees it.
 - Read-your-writes across processes and hosts (the GitLab scheme): after a
   request commits on the primary, the primary's ``pg_current_wal_lsn()`` is
-  recorded in Redis for the user who wrote (myapp.replication.positions); a
+  recorded in Redis for the user who wrote (myapp.db.replication.positions); a
   later read for that user uses a replica only when the replica's
   ``pg_last_wal_replay_lsn()`` has reached it.
 - A replica that fails in the middle of a request is marked down and the
@@ -30,12 +30,10 @@ import logging
 
 import pyramid_retry
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
-from .. import db_timeouts
-from ..db import SAFE_METHODS, get_request_engine
-from ..observability.metrics import REPLICA_FALLBACKS
+from ...observability.metrics import REPLICA_FALLBACKS
+from ..sessions import SAFE_METHODS
 from .positions import WritePositions
 from .replicas import Replica, parse_lsn
 
@@ -120,18 +118,8 @@ def setting(settings, name, default, convert=str):
     return default if value in (None, "") else convert(value)
 
 
-def replica_name(url):
-    """``host:port`` of a replica URL: its label in logs and metrics (no password)."""
-    url = make_url(url)
-    return f"{url.host}:{url.port or 5432}"
-
-
-def make_replica(settings, url):
-    """A Replica whose engine has the primary's pool settings and time budgets."""
-    budgets, via = db_timeouts.timeout_settings(settings)
-    engine = get_request_engine({**settings, "sqlalchemy.url": url}, budgets, via)
-    name = replica_name(url)
-
+def make_replica(settings, name, engine):
+    """A Replica of ``engine`` (built by myapp.db.engines with the primary's settings)."""
     replica = Replica(
         name,
         engine,
@@ -154,7 +142,7 @@ def make_replica(settings, url):
 
 def _remember_written_users(dbsession, flush_context):
     """The users a flush created or changed: a registration writes as its new user."""
-    from ..users.models import User
+    from ...users.models import User
 
     written = {obj.id for obj in (*dbsession.new, *dbsession.dirty) if isinstance(obj, User)}
     if written:
@@ -162,15 +150,12 @@ def _remember_written_users(dbsession, flush_context):
 
 
 def includeme(config):
-    """``registry["dbsession_read_bind"]`` for myapp.db, replicas from the settings."""
+    """``registry["dbsession_read_bind"]`` for myapp.db, on the replicas' engines."""
     settings = config.get_settings()
     registry = config.registry
     factory = registry["dbsession_factory"]
-    primary = factory.kw["bind"]
-    urls = setting(settings, "myapp.replica_urls", "").split()
-    replicas = [make_replica(settings, url) for url in urls]
-    # Forked workers drop inherited connections of these too (myapp.db).
-    registry.setdefault("engines", []).extend(replica.engine for replica in replicas)
+    engines = registry["engines"]
+    replicas = [make_replica(settings, name, engine) for name, engine in engines.replicas.items()]
     positions = None
     if replicas:
         max_lag = setting(settings, "myapp.replica_max_lag_seconds", 30.0, float)
@@ -180,7 +165,7 @@ def includeme(config):
             # Past the lag bound every usable replica has the write anyway.
             ttl=setting(settings, "myapp.write_positions_ttl_seconds", max(60, 2 * max_lag), int),
         )
-    router = ReadRouter(primary, replicas, positions)
+    router = ReadRouter(engines.primary, replicas, positions)
     registry["read_router"] = router
     registry["dbsession_read_bind"] = router.read_bind
     if replicas:

@@ -1,4 +1,4 @@
-"""Fewer round trips (myapp.round_trips): a pooled connection the server ended is
+"""Fewer round trips (myapp.db.round_trips): a pooled connection the server ended is
 replaced at checkout without a ping per request; BEGIN goes with the first statement.
 
 The app runs without ``pool_pre_ping`` (as production.ini does): the check
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from myapp.db import get_engine
 
-from .conftest import app_engine
-from .contract import ContractTestApp
+from ..conftest import app_engine
+from ..contract import ContractTestApp
 
 SETTLE_SECONDS = 5
 

@@ -1,0 +1,187 @@
+"""Every engine of the application, built by one factory that applies every policy.
+
+An engine is a connection pool. The application has four roles for one:
+
+=========  ==========================================  ================================
+role       used by                                     time budgets (myapp.db.budgets)
+=========  ==========================================  ================================
+primary    requests (``request.dbsession``)            the request's
+replica    safe-method requests (myapp.db.replication)  the request's
+health     readiness (myapp.health), a tiny pool       ``myapp.health.timeout``
+script     migrations, ``initialize_myapp_db``, tests   none: a long statement is fine
+=========  ==========================================  ================================
+
+``build_engine`` makes each of them and applies, here and nowhere else:
+
+- SQLite: foreign keys, WAL, a busy timeout, and BEGIN emitted by SQLAlchemy
+  (``BEGIN IMMEDIATE`` for writing requests; see ``_configure_sqlite``);
+- PostgreSQL (psycopg 3): fewer round trips (myapp.db.round_trips);
+  the time budgets, for every role but scripts; behind PgBouncer in
+  transaction mode, no prepared statements, for every role (myapp.db.pgbouncer);
+- pool metrics for the request pools (primary, replicas), unless
+  ``myapp.observability = false``.
+
+So no engine depends on the order in which parts of the app are included to
+get its policies. ``build_engines`` makes the app's engines once, at start-up;
+``registry["engines"]`` (an ``Engines``) is the one place they are kept.
+"""
+
+from pyramid.settings import asbool
+from sqlalchemy import engine_from_config, event
+from sqlalchemy.engine import make_url
+
+from ..observability.metrics import watch_pool
+from . import budgets, pgbouncer, round_trips
+
+#: Seconds a SQLite writer waits for the write lock (``myapp.sqlite.busy_timeout``).
+DEFAULT_SQLITE_BUSY_TIMEOUT = 5
+
+#: Seconds the readiness check may take (connecting included: libpq's minimum is 2).
+DEFAULT_HEALTH_TIMEOUT = 2
+
+ROLES = ("primary", "replica", "health", "script")
+
+
+class Engines:
+    """The app's engines: ``primary``, ``replicas`` (name → engine) and ``health``.
+
+    Iterating gives every one of them (to dispose of them all, e.g. after a fork).
+    """
+
+    def __init__(self, primary, replicas, health):
+        self.primary = primary
+        self.replicas = replicas
+        self.health = health
+
+    def __iter__(self):
+        yield self.primary
+        yield from self.replicas.values()
+        yield self.health
+
+
+def build_engines(settings):
+    """Every engine the app's requests use, described by ``settings``."""
+    urls = (settings.get("myapp.replica_urls") or "").split()
+    replicas = {replica_name(url): build_engine(settings, "replica", url=url) for url in urls}
+    return Engines(
+        primary=build_engine(settings, "primary"),
+        replicas=replicas,
+        health=build_engine(settings, "health"),
+    )
+
+
+def get_engine(settings, prefix="sqlalchemy."):
+    """A script's Engine (and pool) described by the ``sqlalchemy.*`` settings.
+
+    The cookiecutter's name: for migrations, scripts and tests, with no time
+    budget (a long statement is legitimate there).
+    """
+    return build_engine(settings, "script", prefix=prefix)
+
+
+def build_engine(settings, role, url=None, prefix="sqlalchemy."):
+    """An engine for ``role`` (see the module's docstring), every policy applied."""
+    if role not in ROLES:
+        raise ValueError(f"no engine role {role!r}: one of {ROLES}")
+    options = dict(settings)
+    if url is not None:
+        options[prefix + "url"] = url
+    if role == "health":
+        options.update(_health_pool(settings, prefix))
+    pre_ping = prefix + "pool_pre_ping"
+    if pre_ping in options:
+        # engine_from_config passes this one on as given: "false" would be true.
+        options[pre_ping] = asbool(options[pre_ping])
+    engine = engine_from_config(options, prefix)
+    if engine.dialect.name == "sqlite":
+        busy = float(settings.get("myapp.sqlite.busy_timeout", DEFAULT_SQLITE_BUSY_TIMEOUT))
+        _configure_sqlite(engine, busy_timeout_ms=round(busy * 1000))
+    elif engine.dialect.driver == "psycopg":
+        round_trips.install(engine)  # no ping, BEGIN with the first statement
+        if role != "script":
+            limits, via = budgets.timeout_settings(settings)
+            if role == "health":
+                limits.update(_health_budgets(settings))
+            budgets.configure_postgresql(engine, limits, via)
+        if asbool(settings.get("myapp.db_behind_pgbouncer", False)):
+            pgbouncer.without_prepared_statements(engine)
+    if role in ("primary", "replica") and asbool(settings.get("myapp.observability", True)):
+        watch_pool(engine, "primary" if role == "primary" else replica_name(options[prefix + "url"]))
+    return engine
+
+
+def replica_name(url):
+    """``host:port`` of a replica URL: its label in logs and metrics (no password)."""
+    url = make_url(url)
+    return f"{url.host}:{url.port or 5432}"
+
+
+def release_inherited_connections(registry):
+    """In a process forked from the one that built the app: forget the parent's pool.
+
+    A socket shared by two processes interleaves their protocol messages. The
+    pools are still empty when the server forks (nothing connects at start-up),
+    so this is a guarantee, not a repair: ``dispose(close=False)`` drops any
+    inherited connection without closing the parent's socket, and the child
+    opens its own on first use (SQLAlchemy's recipe for forked processes).
+    """
+    for engine in registry.get("engines", ()):
+        engine.dispose(close=False)
+
+
+def _health_timeout(settings):
+    return float(settings.get("myapp.health.timeout", DEFAULT_HEALTH_TIMEOUT))
+
+
+def _health_pool(settings, prefix):
+    """One connection and one spare: neither an exhausted request pool nor a
+    frozen database can make readiness wait longer than its own timeout."""
+    timeout = _health_timeout(settings)
+    return {
+        prefix + "pool_size": "1",
+        prefix + "max_overflow": "1",
+        prefix + "pool_timeout": str(max(1, round(timeout / 2))),
+        # The check is itself a ping; a failed one discards the connection.
+        prefix + "pool_pre_ping": "false",
+    }
+
+
+def _health_budgets(settings):
+    timeout = _health_timeout(settings)
+    return {
+        "connect_timeout": timeout,
+        "statement_timeout": timeout / 2,
+        "lock_timeout": timeout / 2,
+        "request_timeout": timeout,
+    }
+
+
+def _configure_sqlite(engine, busy_timeout_ms):
+    """Make an SQLite file behave under a threaded server.
+
+    Foreign keys on; WAL so readers never block the writer; a busy timeout so
+    a writer waits for the lock (up to ``myapp.sqlite.busy_timeout``) instead
+    of failing at once; after that, "database is locked" answers 503 and is
+    not replayed (another wait as long would break the request's budget).
+    pysqlite's own implicit transactions are switched off and SQLAlchemy
+    emits BEGIN itself (the recipe from SQLAlchemy's SQLite documentation), so
+    each transaction is one consistent snapshot. Writing requests begin with
+    ``BEGIN IMMEDIATE``: taking the write lock first waits on the busy
+    timeout, whereas upgrading a read transaction to a write fails at once
+    when another writer got there first.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
