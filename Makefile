@@ -11,7 +11,7 @@ INI    ?= development.ini
 LOCK   := requirements.lock
 UV_VERSION := 0.13.9
 
-.PHONY: help install lock db demo serve test conformance fuzz live-checks bench clean
+.PHONY: help install lock db demo serve test conformance fuzz live-checks bench profile clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
@@ -65,6 +65,10 @@ live-checks: install ## conformance, then fuzz
 bench: install ## this tree as production serves it, against main before issue 18, the design floor and bare (bench/README.md)
 	bash scripts/install-wrk.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# PROFILE_ARGS, e.g. PROFILE_ARGS="--scenarios f --requests 3000" (see `python -m bench.profile --help`).
+profile: install ## where one request's time goes, layer by layer (cProfile, production.ini, private cluster)
+	$(BIN)/python -m bench.profile $(PROFILE_ARGS)
 
 clean: ## remove .venv and the development database
 	rm -rf $(VENV) *.egg-info myapp.sqlite myapp.sqlite-wal myapp.sqlite-shm

@@ -71,3 +71,26 @@ def test_the_bench_runs_and_prints_its_table():
                 assert (key, target) in seen, (key, target, table)
     assert all(int(non2xx) == 0 for *_, non2xx in rows), table
     assert "Issue 18's targets" in table and "New Session per request" in table
+
+
+def test_the_profile_runs_and_accounts_for_every_layer():
+    """``make profile`` on tiny data: every request answered 200, every tween has its row,
+    and no layer comes out negative (the layers are nested calls, subtracted)."""
+    require(server_bindir(), "PostgreSQL's server binaries (initdb) are not installed")
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.profile", "--size", "tiny", "--requests", "50",
+         "--scenarios", "fg", "--top", "3"],
+        cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    out = completed.stdout
+    headings = re.findall(r"^#### (\w) .*: \d+ µs per request without the profiler \((.*)\)$", out, re.MULTILINE)
+    assert [key for key, _ in headings] == ["f", "g"], out
+    assert all(re.fullmatch(r"\d+× 200 OK", statuses) for _, statuses in headings), out
+    chain = re.search(r"^Tween chain, outermost first: (.*) → router\.$", out, re.MULTILINE).group(1)
+    for tween in chain.split(" → "):
+        if tween != "pyramid_tm.tm_tween_factory":
+            assert f"| tween {tween} |" in out, (tween, out)
+    values = re.findall(r"^\| [^|]+ \| (-?\d+) \| -?\d+% \|$", out, re.MULTILINE)
+    assert values and all(int(value) >= 0 for value in values), out

@@ -1,0 +1,307 @@
+"""``make profile``: where one request's time goes, layer by layer.
+
+The application is loaded exactly as ``pserve production.ini`` loads it (the
+ini's settings and logging, the access log and metrics on, PostgreSQL in a
+private cluster, seeded through the API by a real ``pserve``), then called
+in-process as one gunicorn thread calls it: the WSGI callable, one request
+after another. Each scenario is timed without a profiler first (the wall
+time per request), then run under cProfile.
+
+Layers come from the profile. Each tween of the chain is wrapped in a
+one-line function named after it, so its cumulative time is known; a tween's
+own cost is its time minus the next one's. Inside the router: the view
+(``myapp/*/views.py``), SQL build (SQLAlchemy: statement cache, parameters,
+result set-up), execute (psycopg: send, wait for the server, receive), fetch
+(rows into Python), rendering (the renderer to the response), and the
+transaction (pyramid_tm's begin, commit or abort, the Session's close).
+cProfile's own cost inflates Python-heavy layers more than the waits; the
+shares, not the profiled microseconds, are the claim.
+"""
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from tests.live.cluster import PostgresCluster
+
+from .scenarios import BY_KEY, COMMENT
+from .seed import SIZES, seed
+from .targets import ROOT, AppTarget
+
+WRAPPER = "bench_layer__"
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
+    parser.add_argument("--scenarios", default="adfg", help="keys of the scenarios to profile")
+    parser.add_argument("--requests", type=int, default=1000, help="requests per scenario")
+    parser.add_argument("--size", choices=sorted(SIZES), default="full", help="data set size")
+    parser.add_argument("--top", type=int, default=12, help="functions listed by own time")
+    return parser.parse_args(argv)
+
+
+def _wrap(name, handler):
+    """``handler`` behind a function of its own name (cProfile tells functions by code)."""
+    label = WRAPPER + "".join(c if c.isalnum() else "_" for c in name)
+    namespace = {"handler": handler}
+    exec(f"def {label}(request):\n    return handler(request)\n", namespace)  # noqa: S102
+    return label, namespace[label]
+
+
+def instrument(app):
+    """Rebuild ``app``'s tween chain with each tween wrapped; [(tween name, label)], outermost first."""
+    from pyramid.interfaces import ITweens
+
+    registry = app.registry
+    tweens = registry.queryUtility(ITweens)
+    chain = tweens.explicit or tweens.implicit()
+    handler = app.orig_handle_request
+    labels = []
+    label, handler = _wrap("router", handler)
+    labels.append(("router: routing, view, rendering", label))
+    for name, factory in reversed(chain):
+        label, handler = _wrap(name, factory(handler, registry))
+        labels.append((name, label))
+    app.handle_request = handler
+    return list(reversed(labels))
+
+
+def environs(scenario, seeded, count):
+    from webob import Request
+
+    paths = scenario.paths(seeded)
+    headers = {"Host": "127.0.0.1:6543"}
+    if scenario.signed_in:
+        headers["Authorization"] = f"Token {seeded.tokens[0]}"
+    made = []
+    for n in range(count):
+        if scenario.method == "TOGGLE":
+            method = ("POST", "DELETE")[n % 2]
+            request = Request.blank(paths[(n // 2) % len(paths)], method=method, headers=headers)
+            if method == "POST":
+                request.content_type = "application/json"
+        elif scenario.method == "POST":
+            request = Request.blank(paths[n % len(paths)], method="POST", headers=headers,
+                                    body=COMMENT.encode())
+            request.content_type = "application/json"
+        else:
+            request = Request.blank(paths[n % len(paths)], headers=headers)
+        request.environ["REMOTE_ADDR"] = "127.0.0.1"
+        made.append(request.environ)
+    return made
+
+
+def call_all(app, batch):
+    statuses = {}
+
+    def start_response(status, headers, exc_info=None):
+        statuses[status] = statuses.get(status, 0) + 1
+
+    for environ in batch:
+        body = app(environ, start_response)
+        for _ in body:
+            pass
+        if hasattr(body, "close"):
+            body.close()
+    return statuses
+
+
+def _cum(stats, predicate):
+    """Cumulative seconds of the functions matching ``predicate(filename, function)``."""
+    return sum(value[3] for (filename, _, function), value in stats.items() if predicate(filename, function))
+
+
+def _called_from(stats, predicate, caller_suffix):
+    """Cumulative seconds of the matching functions, in their calls from ``caller_suffix``'s functions."""
+    total = 0.0
+    for (filename, _, function), value in stats.items():
+        if predicate(filename, function):
+            total += sum(edge[3] for caller, edge in value[4].items() if caller[0].endswith(caller_suffix))
+    return total
+
+
+def _orm_execute(filename, function):
+    """Session._execute_internal: every ORM execute, scalars, get goes through it."""
+    return function == "_execute_internal" and filename.endswith("orm/session.py")
+
+
+def _psycopg_wait(filename, function):
+    return function == "wait" and filename.endswith("psycopg/connection.py")
+
+
+def _myapp_wait(filename, function):
+    """A wait override of myapp's (myapp/db_timeouts.py's, where it still is)."""
+    return function == "wait" and "/myapp/" in filename
+
+
+def _waits(stats):
+    """(waits of the transaction's end, every other wait, myapp's override's own Python).
+
+    The outermost wait function is myapp's override when there is one, else
+    psycopg's Connection.wait; psycopg's commit() and rollback() call it
+    directly, every other wait (the statements, the pipeline, connecting)
+    comes through the cursor, the pipeline or the connection's other methods.
+    """
+    override = _cum(stats, _myapp_wait)
+    outermost = _myapp_wait if override else _psycopg_wait
+    ending = other = 0.0
+    for (filename, _, function), value in stats.items():
+        if outermost(filename, function):
+            for caller, edge in value[4].items():
+                if caller[0].endswith("psycopg/connection.py") and caller[2] in ("commit", "rollback"):
+                    ending += edge[3]
+                else:
+                    other += edge[3]
+    return ending, other, (override - _cum(stats, _psycopg_wait)) if override else 0.0
+
+
+def layers(whole, labels, requests):
+    """[(layer, µs per request)] adding up to the request, and that total (profiled µs)."""
+    per = 1e6 / requests
+    cum = [_cum(whole, lambda f, fn, label=label: fn == label) for _, label in labels]
+    total = _cum(whole, lambda f, fn: fn == "__call__" and f.endswith("pyramid/router.py"))
+    view = _called_from(whole, lambda f, fn: "/myapp/" in f, "pyramid/viewderivers.py")
+    sql = _cum(whole, _orm_execute)
+    observability = _cum(whole, lambda f, fn: fn == "finish" and "/myapp/observability/" in f)
+    fetch = _cum(whole, lambda f, fn: fn in ("all", "first", "one", "scalar", "scalar_one", "one_or_none",
+                                             "fetchall", "fetchone", "scalars")
+                 and f.endswith("engine/result.py"))
+    render = _cum(whole, lambda f, fn: fn == "render_to_response" and f.endswith("pyramid/renderers.py"))
+    ending_wait, sql_wait, override = _waits(whole)
+    begin_hook = _cum(whole, lambda f, fn: f.endswith("myapp/round_trips.py") and fn.startswith("_begin"))
+    ending = _cum(whole, lambda f, fn: fn in ("commit", "abort") and f.endswith("transaction/_manager.py"))
+
+    rows = [
+        ("WSGI: Router.__call__, pyramid_retry's policy, request and response objects, callbacks",
+         (total - cum[0] - observability) * per),
+        ("access log line, metrics, Server-Timing (myapp.observability's finish)", observability * per),
+    ]
+    for index, (name, _) in enumerate(labels[:-1]):
+        own = (cum[index] - cum[index + 1]) * per
+        if name == "pyramid_tm.tm_tween_factory":
+            rows += [
+                ("tween pyramid_tm: the transaction, of which", None),
+                ("  · commit/abort: waiting for the server (ROLLBACK or COMMIT)", ending_wait * per),
+                ("  · commit/abort: Python (transaction, zope.sqlalchemy, Session.close, pool return)",
+                 (ending - ending_wait) * per),
+                ("  · the rest of the tween (begin, veto, retry bookkeeping)", own - ending * per),
+            ]
+        else:
+            rows.append((f"tween {name}", own))
+    router = cum[-1]
+    rows += [
+        ("router: routing, view lookup, view derivers (security included)", (router - view - render) * per),
+        ("view: its own Python (parse, shape rows into dicts)", (view - sql - fetch) * per),
+        ("SQL build and send: SQLAlchemy's ORM execute (checkout, cached compile, parameters, result set-up)",
+         (sql - sql_wait) * per),
+        ("SQL execute: waiting for the server (BEGIN pipelined with the statements)", sql_wait * per),
+        ("SQL fetch: rows into Python (Result.all/first/...)", fetch * per),
+        ("rendering: RendererHelper.render_to_response", render * per),
+        ("(included above: myapp's wait override's own Python, every wait)", -override * per),
+        ("(included above: myapp's BEGIN hook, myapp/round_trips.py, its wait included)", -begin_hook * per),
+    ]
+    return rows, total * per
+
+
+def _stats(profile):
+    """A profile's pstats dict; empty when it never ran (e.g. no SQL at all)."""
+    profile.create_stats()
+    return profile.stats
+
+
+def top_functions(profile, count):
+    out = io.StringIO()
+    stats = pstats.Stats(profile, stream=out)
+    stats.sort_stats("tottime").print_stats(count)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
+    return lines[start:start + count + 1]
+
+
+def profile_scenario(app, labels, scenario, seeded, requests):
+    """(µs per request unprofiled, statuses, layer rows, profiled µs per request, whole profile)."""
+    call_all(app, environs(scenario, seeded, 200))  # warm up
+    batch = environs(scenario, seeded, requests)
+    start = time.perf_counter()
+    statuses = call_all(app, batch)
+    wall = (time.perf_counter() - start) / requests * 1e6
+
+    whole = cProfile.Profile()
+    batch = environs(scenario, seeded, requests)
+    whole.enable()
+    call_all(app, batch)
+    whole.disable()
+
+    rows, profiled_total = layers(_stats(whole), labels, requests)
+    return wall, statuses, rows, profiled_total, whole
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    scenarios = [BY_KEY[key] for key in args.scenarios if key in BY_KEY]
+    settings = {"max_connections": "100"}
+    metrics = tempfile.TemporaryDirectory(prefix="bench-profile-metrics-")
+    with PostgresCluster(name="profile", settings=settings) as cluster:
+        url = cluster.create_database(f"profile_{uuid.uuid4().hex[:8]}")
+        server = AppTarget("this tree", ROOT, "pserve")
+        try:
+            server.start(url, workers=1)
+            print(f"[profile] seed ({args.size}) through pserve production.ini", file=sys.stderr)
+            seeded = seed(server.server.base, args.size)
+        finally:
+            server.stop()
+        os.environ.update(server.environ(url, None))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics.name
+        from pyramid.paster import get_app, setup_logging
+
+        ini = str(ROOT / "production.ini")
+        # The access log to /dev/null: written and formatted as in production, not printed here.
+        devnull = open(os.devnull, "w")
+        saved_stderr, sys.stderr = sys.stderr, devnull
+        try:
+            setup_logging(ini)
+        finally:
+            sys.stderr = saved_stderr
+        app = get_app(ini)
+        labels = instrument(app)
+        out = [
+            "### Where one request's time goes (`make profile`)",
+            "",
+            "In-process, production.ini's settings and logging (access log formatted and written"
+            f" to /dev/null), PostgreSQL private cluster, data set '{args.size}',"
+            f" {args.requests} requests per scenario after 200 to warm up.",
+            "Tween chain, outermost first: " + " → ".join(name for name, _ in labels[:-1]) + " → router.",
+            "",
+        ]
+        for scenario in scenarios:
+            wall, statuses, rows, total, profile = profile_scenario(app, labels, scenario, seeded, args.requests)
+            out += [
+                f"#### {scenario.key} {scenario.title}: {wall:.0f} µs per request without the profiler"
+                f" ({', '.join(f'{n}× {s}' for s, n in sorted(statuses.items()))})",
+                "",
+                f"| layer | µs per request (profiled, {total:.0f} in all) | share |",
+                "|---|---:|---:|",
+            ]
+            for name, value in rows:
+                if value is None:
+                    out.append(f"| {name} | | |")
+                elif value < 0:  # a part of rows above, shown apart
+                    out.append(f"| {name} | ({-value:.0f}) | ({-value / total:.0%}) |")
+                else:
+                    out.append(f"| {name} | {value:.0f} | {value / total:.0%} |")
+            out += ["", "Own time, the top functions:", "", "```"]
+            out += top_functions(profile, args.top)
+            out += ["```", ""]
+        print("\n".join(out))
+    metrics.cleanup()
+
+
+if __name__ == "__main__":
+    main()
