@@ -44,10 +44,15 @@ def parse_args(argv):
     parser.add_argument("--no-bare", action="store_true", help="skip the bare baseline")
     parser.add_argument("--no-floor", action="store_true", help="skip the design floor")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: the ini's)")
+    parser.add_argument("--threads", type=int, default=None, help="threads per worker (default: the ini's)")
     parser.add_argument(
-        "--threads", default=None,
-        help="threads per worker (default: the ini's); several, e.g. 4,8,12, serve this tree"
-        " once per count (pserve) to compare them",
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="a production.ini variable for this tree's targets, e.g. max_busy_requests=6 (repeatable)",
+    )
+    parser.add_argument(
+        "--compare", default=None, metavar="NAME=V1,V2,...",
+        help="serve this tree (pserve) once per value of an ini variable, e.g. threads=4,8,12,"
+        " side by side (instead of its topologies)",
     )
     parser.add_argument(
         "--session-iterations", type=int, default=400,
@@ -183,28 +188,25 @@ def build_targets(args):
     missing = set(wanted) - set(available)
     if missing:
         sys.exit(f"bench: this tree has no production command for {', '.join(sorted(missing))}")
-    thread_counts = [int(n) for n in args.threads.split(",")] if args.threads else [None]
+    ini_vars = dict(item.split("=", 1) for item in args.set)
     apps = []
-    if len(thread_counts) > 1:  # the threads comparison: pserve once per count
-        for count in thread_counts:
-            target = AppTarget(f"{THIS_TREE}, {count} threads", ROOT, "pserve")
-            target.threads = count
-            apps.append(target)
+    if args.compare:
+        name, values = args.compare.split("=", 1)
+        for value in values.split(","):
+            apps.append(AppTarget(f"{THIS_TREE}, {name}={value}", ROOT, "pserve",
+                                  threads=args.threads, ini_vars={**ini_vars, name: value}))
     else:
         for topology in wanted:
             name = f"{THIS_TREE} ({topology})" if len(wanted) > 1 else THIS_TREE
-            target = AppTarget(name, ROOT, topology)
-            target.threads = thread_counts[0]
-            apps.append(target)
+            apps.append(AppTarget(name, ROOT, topology, threads=args.threads, ini_vars=ini_vars))
     if args.before_commit:
         commit = subprocess.run(
             ["git", "rev-parse", "--verify", f"{args.before_commit}^{{commit}}"],
             cwd=ROOT, capture_output=True, text=True, check=True,
         ).stdout.strip()
         folder = extract_commit(commit)
-        before = AppTarget(f"before {commit[:7]}", folder / "tree", "pserve", cleanup=folder)
-        before.threads = thread_counts[0]
-        apps.append(before)
+        apps.append(AppTarget(f"before {commit[:7]}", folder / "tree", "pserve", cleanup=folder,
+                              threads=args.threads))
     baselines = []
     if not args.no_floor:
         baselines.append(WsgiTarget("design floor", "bench.floor:app", of=apps[0]))
@@ -219,7 +221,10 @@ def main(argv=None):
         sys.exit("bench: wrk is not installed; run scripts/install-wrk.sh (make bench does)")
     scenarios = [BY_KEY[key] for key in args.scenarios if key in BY_KEY]
     apps, baselines = build_targets(args)
-    counts = production_counts(ROOT, args.workers, apps[0].threads)
+    threads = args.threads
+    if threads is None and args.compare and args.compare.startswith("threads="):
+        threads = int(args.compare.split("=", 1)[1].split(",")[0])
+    counts = production_counts(ROOT, args.workers, threads)
     settings = {"shared_preload_libraries": "'pg_stat_statements'", "max_connections": "300"}
     try:
         with PostgresCluster(name="bench", settings=settings) as cluster:

@@ -175,7 +175,7 @@ def layers(whole, labels, requests):
                  and f.endswith("engine/result.py"))
     render = _cum(whole, lambda f, fn: fn == "render_to_response" and f.endswith("pyramid/renderers.py"))
     ending_wait, sql_wait, override = _waits(whole)
-    begin_hook = _cum(whole, lambda f, fn: f.endswith("myapp/round_trips.py") and fn.startswith("_begin"))
+    begin_hook = _cum(whole, lambda f, fn: "round_trips.py" in f and fn.startswith("_begin"))
     ending = _cum(whole, lambda f, fn: fn in ("commit", "abort") and f.endswith("transaction/_manager.py"))
 
     rows = [
@@ -205,7 +205,7 @@ def layers(whole, labels, requests):
         ("SQL fetch: rows into Python (Result.all/first/...)", fetch * per),
         ("rendering: RendererHelper.render_to_response", render * per),
         ("(included above: myapp's wait override's own Python, every wait)", -override * per),
-        ("(included above: myapp's BEGIN hook, myapp/round_trips.py, its wait included)", -begin_hook * per),
+        ("(included above: myapp's BEGIN hook (round_trips.py), its wait included)", -begin_hook * per),
     ]
     return rows, total * per
 

@@ -87,7 +87,7 @@ def _sweep_table(results, keys, titles, names):
 def targets(results, mine, before, bare, scenario_keys, levels):
     """[(label, figure, holds)] of issue 18's targets for this tree's target ``mine``."""
     rows = []
-    for level in levels:
+    for level in [level for level in levels if level in (16, 64)]:
         for key in READS_WITH_BARE:
             rps, base = results.get(level, key, mine), results.get(level, key, bare)
             if rps is not None and base:
@@ -141,7 +141,8 @@ def render(raw_results, scenarios, apps, baselines, session, args, counts, machi
         "",
         f"{machine}; PostgreSQL private cluster; {commands}; design floor and bare: gunicorn"
         f" gthread; every target {workers} workers × {threads} threads"
-        + (" (threads per target as named)" if args.threads and "," in args.threads else "")
+        + (f" (but {args.compare.split('=')[0]} as named)" if args.compare else "")
+        + (f"; this tree with {', '.join(args.set)}" if args.set else "")
         + f"; wrk -t2, {args.duration} s runs, median of {args.rounds} rounds (non-2xx: their sum),"
         f" targets alternated; data set '{args.size}'.",
         "",
@@ -151,9 +152,10 @@ def render(raw_results, scenarios, apps, baselines, session, args, counts, machi
     if sweep:
         lines += ["#### Concurrency sweep", ""] + _sweep_table(results, sweep, titles, names)
     lines += [
-        "SQL/req: statements per request counted by pg_stat_statements in the target's"
-        " database, BEGIN/COMMIT/ROLLBACK in parentheses; db ms/req: the server's execution"
-        " time of them all per request.",
+        "req/s: answered requests (2xx/3xx) per second, refusals not counted; non-2xx:"
+        " wrk's 4xx/5xx answers plus socket errors. SQL/req: statements per answered request"
+        " counted by pg_stat_statements in the target's database, BEGIN/COMMIT/ROLLBACK in"
+        " parentheses; db ms/req: the server's execution time of them all per answered request.",
         "",
     ]
     for name in mine:

@@ -131,11 +131,12 @@ class AppTarget:
 
     kind = "app"
 
-    def __init__(self, name, source, topology="pserve", cleanup=None, threads=None):
+    def __init__(self, name, source, topology="pserve", cleanup=None, threads=None, ini_vars=None):
         self.name = name
         self.source = Path(source)
         self.topology = topology
         self.threads = threads  # None: the ini's
+        self.ini_vars = dict(ini_vars or {})  # production.ini's variables, as on pserve's command line
         self.cleanup = cleanup
         self.server = None
         self.database_url = None
@@ -170,7 +171,9 @@ class AppTarget:
             self.migrate(database_url)
         self.database_url = database_url
         port = free_port()
-        ini_vars = [f"threads={threads}"] if threads is not None else []
+        ini_vars = [f"{name}={value}" for name, value in self.ini_vars.items()]
+        if threads is not None:
+            ini_vars.append(f"threads={threads}")
         if self.topology == "pserve":
             argv = [BIN / "pserve", "production.ini", f"http_listen=127.0.0.1:{port}", *ini_vars]
         else:

@@ -1,8 +1,10 @@
 """One wrk run of one scenario against one target, with the SQL it caused.
 
 wrk keeps ``connections`` connections open (-c16, -c64, -c256: the same
-clients, more at once) from two threads; it reports req/s, p50, p99 and max
-latency, and the non-2xx answers plus socket errors.
+clients, more at once) from two threads. req/s counts the answered requests
+only (2xx/3xx: a refusal is no throughput); p50, p99 and max are wrk's latency
+over every request; non-2xx is wrk's count of 4xx/5xx answers plus socket
+errors (connect, read, write, timeout).
 
 Statements are counted by the database itself (pg_stat_statements, loaded by
 the bench's private cluster), for the target's database only, from a reset
@@ -35,7 +37,7 @@ def _is_transaction_control(query):
 
 @dataclass
 class Result:
-    rps: float
+    rps: float  # answered (2xx/3xx) requests per second
     p50_ms: float
     p99_ms: float
     max_ms: float
@@ -89,15 +91,19 @@ def run_wrk(base, scenario, seeded, duration, counter, database, connections=16)
     if completed.returncode != 0 or not lines:
         raise RuntimeError(f"wrk failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
     data = json.loads(lines[-1].split(" ", 1)[1])
-    requests = max(data["requests"], 1)
+    refused = data["non2xx"] + data["socket_errors"]
+    # Only answered requests count: a fast refusal (503) is no throughput, and
+    # sends no SQL.
+    answered = max(data["requests"] - data["non2xx"], 0)
+    per = max(answered, 1)
     return Result(
-        rps=data["requests"] / (data["duration_us"] / 1e6),
+        rps=answered / (data["duration_us"] / 1e6),
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
         max_ms=data["max_us"] / 1000,
-        non2xx=data["non2xx"] + data["socket_errors"],
+        non2xx=refused,
         requests=data["requests"],
-        statements=statements / requests,
-        transaction_control=control / requests,
-        db_ms=db_ms / requests,
+        statements=statements / per,
+        transaction_control=control / per,
+        db_ms=db_ms / per,
     )
