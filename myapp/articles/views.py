@@ -4,6 +4,7 @@ from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
 from ..edge.conditional import article_version, require_current, set_content_version
+from ..edge.idempotency import Keyed
 from ..edge.validation import validated_body, validated_query
 from . import queries, services
 from .schemas import (
@@ -47,7 +48,8 @@ def feed(request):
 
 
 @view_config(
-    route_name="articles", request_method="POST", renderer="json", permission="authenticated"
+    route_name="articles", request_method="POST", renderer="json", permission="authenticated",
+    idempotency=Keyed(),
 )
 def create_article(request):
     new_article = validated_body(request, NewArticleBody).article

@@ -5,6 +5,7 @@ from pyramid.view import view_config
 
 from ..articles.queries import article_id
 from ..edge.errors import APIError, not_found
+from ..edge.idempotency import Keyed
 from ..edge.validation import validated_body
 from . import services
 from .schemas import NewCommentBody, comment_json
@@ -17,7 +18,8 @@ def list_comments(request):
 
 
 @view_config(
-    route_name="comments", request_method="POST", renderer="json", permission="authenticated"
+    route_name="comments", request_method="POST", renderer="json", permission="authenticated",
+    idempotency=Keyed(),
 )
 def add_comment(request):
     slug = request.matchdict["slug"]

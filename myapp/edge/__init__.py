@@ -12,12 +12,15 @@
     deadline       one database time budget for all attempts (myapp.db.budgets)
     admission      bounded concurrency, JSON 503 when saturated (myapp.backpressure)
     transaction    pyramid_tm: commit, or abort on an error or a 4xx/5xx answer
-    idempotency    Idempotency-Key: claim, store, answer again (myapp.edge.idempotency)
-    conditional    ETag, If-None-Match -> 304 (myapp.edge.conditional)
     exception view every error becomes the JSON envelope (myapp.edge.errors)
       |
       v
-    router -> view (bodies and queries validated by myapp.edge.validation)
+    router -> the view's own steps (view derivers, outermost first):
+              permission      the security policy (myapp.security)
+              idempotency     Idempotency-Key: claim, store, repeat (myapp.edge.idempotency)
+              conditional     ETag; WebOb answers 304 (myapp.edge.conditional)
+              rendering       the view's dict as JSON
+              view            bodies and queries validated by myapp.edge.validation
 
 pyramid_retry is not a tween: its execution policy runs the whole chain again
 for a transient database error (a new attempt), and the deadline is set once
@@ -45,8 +48,6 @@ CHAIN = (
     "myapp.db.budgets.request_deadline_tween_factory",
     "myapp.backpressure.admission_tween_factory",
     TRANSACTION,
-    "myapp.edge.idempotency.idempotency_tween_factory",
-    "myapp.edge.conditional.conditional_tween_factory",
     EXCVIEW,
 )
 
@@ -58,6 +59,7 @@ def includeme(config):
     config.include(".errors")
     config.include(".validation")
     config.include(".idempotency")
+    config.include(".conditional")
     anchors = (INGRESS,) + CHAIN
     for above, name, below in zip(anchors, CHAIN, CHAIN[1:]):
         if name not in ADDED_ELSEWHERE:

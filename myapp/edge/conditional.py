@@ -34,9 +34,9 @@ the change.
 import hashlib
 import re
 
-from pyramid.response import Response
+from pyramid.response import FileResponse
 
-from .errors import APIError, error, error_response
+from .errors import error
 
 #: Where a view leaves the content digest of its answer for the tween.
 CONTENT_VERSION = "myapp.content_version"
@@ -50,8 +50,8 @@ ENTITY_TAG = r'(W/)?"([!#-~]*)"'
 #: The OpenAPI document gives clients this very pattern.
 ENTITY_TAGS = re.compile(rf'\*|({ENTITY_TAG}( ?, ?{ENTITY_TAG})*)?')
 
-#: Headers a 304 repeats from the 200 it stands for (RFC 9110, section 15.4.5).
-NOT_MODIFIED_HEADERS = ("ETag", "Vary")
+#: The methods whose 200 answers are tagged and revalidated with If-None-Match.
+SAFE_READS = ("GET", "HEAD")
 
 
 def _digest(parts, length):
@@ -98,11 +98,6 @@ def parse_tags(request, name):
     return [(bool(weak), opaque) for weak, opaque in re.findall(ENTITY_TAG, header)]
 
 
-def _none_match(tags, tag):
-    """True when ``If-None-Match`` names ``tag`` (weak comparison) or is ``*``."""
-    return tags == "*" or any(opaque == tag.strip('"') for _, opaque in tags)
-
-
 def require_current(request, current_version, resource):
     """412 unless ``If-Match`` (when sent) names the current content of ``resource``.
 
@@ -121,37 +116,41 @@ def require_current(request, current_version, resource):
     raise error(412, resource, "has changed since you read it (If-Match does not match)")
 
 
-def _not_modified(response):
-    not_modified = Response(status=304)
-    del not_modified.content_type
-    for name in NOT_MODIFIED_HEADERS:
-        if name in response.headers:
-            not_modified.headers[name] = response.headers[name]
-    return not_modified
+def conditional_view(view, info):
+    """The view deriver: tag the answers; WebOb answers 304 to a matching ``If-None-Match``.
 
+    A tagged GET answer is made a WebOb conditional response: WebOb compares
+    ``If-None-Match`` with its ``ETag`` (weak comparison) when it is served and
+    sends the 304 itself, with every header but the body's. Static assets
+    (Pyramid's FileResponse) are left alone: they are not hashed, and WebOb
+    revalidates them by ``Last-Modified`` already.
+    """
+    if info.exception_only:
+        return view
 
-def conditional_tween_factory(handler, registry):
-    """Tag the answers; answer 304 to a GET whose ``If-None-Match`` names the tag."""
-
-    def conditional_tween(request):
-        response = handler(request)
+    def conditional(context, request):
+        response = view(context, request)
+        if isinstance(response, FileResponse):
+            return response
         version = request.environ.get(CONTENT_VERSION)
-        tagged = response.status_int == 200 and request.method in ("GET", "HEAD")
-        tagged = tagged or (version is not None and 200 <= response.status_int < 300)
+        read = request.method in SAFE_READS
+        tagged = (response.status_int == 200 and read) or (
+            version is not None and 200 <= response.status_int < 300
+        )
         if not tagged or not response.body:
             return response
-        tag = entity_tag(response.body, version)
-        response.headers["ETag"] = tag
-        if request.method not in ("GET", "HEAD"):
-            return response
-        try:
-            if_none_match = parse_tags(request, "If-None-Match")
-        except APIError as exc:  # below the exception views: answer here
-            (field, messages), = exc.errors.items()
-            return error_response(exc.status, field, messages[0])
-        if if_none_match and _none_match(if_none_match, tag):
-            return _not_modified(response)
+        response.headers["ETag"] = entity_tag(response.body, version)
+        if read:
+            parse_tags(request, "If-None-Match")  # a malformed one is 400
+            response.conditional_response = True
+            # Answers are whole: RFC 9110 (14.2) lets a server ignore Range,
+            # and WebOb would answer a bad one in plain text.
+            request.environ.pop("HTTP_RANGE", None)
         return response
 
-    return conditional_tween
+    return conditional
 
+
+def includeme(config):
+    # Under idempotency: a stored answer keeps the tag its first answer had.
+    config.add_view_deriver(conditional_view, "conditional", under="idempotency")

@@ -20,12 +20,8 @@ EXPOSED_HEADERS = "ETag, Retry-After, X-Request-ID"
 MAX_AGE = "86400"
 
 
-def allowed_origins(settings):
-    return frozenset(settings.get("myapp.cors_allowed_origins", "").split())
-
-
 def cors_tween_factory(handler, registry):
-    origins = allowed_origins(registry.settings)
+    origins = frozenset(registry.app_settings.cors_allowed_origins)
 
     def allow_origin(origin):
         if "*" in origins:
@@ -47,10 +43,13 @@ def cors_tween_factory(handler, registry):
             response = handler(request)
         if allowed:
             response.headers["Access-Control-Allow-Origin"] = allowed
-            if "ETag" in response.headers:
-                response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-            if allowed != "*":
-                response.vary = tuple(response.vary or ()) + ("Origin",)
+            # Every answer: the 401, 429 and 503 carry Retry-After and the request id too.
+            response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+        if origins and "*" not in origins:
+            # The answer depends on the Origin whenever origins are restricted,
+            # also when this one was refused or absent: a cache must not give
+            # one origin's answer (with or without Allow-Origin) to another.
+            response.vary = tuple(response.vary or ()) + ("Origin",)
         return response
 
     return cors_tween

@@ -28,7 +28,6 @@ from pydantic_core import PydanticCustomError
 
 from .errors import APIError, error
 
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 JSON_TYPES = ("application/json",)
 
 MESSAGES = {
@@ -191,7 +190,7 @@ def validated_body(request, schema):
     content_type = request.content_type
     if content_type and content_type not in JSON_TYPES and not content_type.endswith("+json"):
         raise error(415, "body", "must be JSON (Content-Type: application/json)")
-    limit = request.registry.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
+    limit = request.registry.app_settings.max_body_bytes
     # A declared length over the limit is refused before the body is read; the
     # body is read once (WebOb reads the stream again on every access).
     if not bounded_body(request, limit) or len(body := request.body) > limit:
@@ -226,8 +225,7 @@ def retry_attempts(request):
     runs. A body over ``myapp.max_body_bytes`` is answered 413 unread
     (myapp.edge.validation), so it is not worth copying: one attempt, no copy.
     """
-    limit = request.registry.get("max_body_bytes")
-    if limit is not None and not bounded_body(request, limit):
+    if not bounded_body(request, request.registry.app_settings.max_body_bytes):
         return 1
     return None  # the configured retry.attempts
 
@@ -235,6 +233,3 @@ def retry_attempts(request):
 def includeme(config):
     settings = config.get_settings()
     settings["retry.activate_hook"] = retry_attempts  # read by pyramid_retry's deferred action
-    config.registry["max_body_bytes"] = int(
-        settings.get("myapp.max_body_bytes", DEFAULT_MAX_BODY_BYTES)
-    )

@@ -4,12 +4,29 @@ from pyramid.view import view_config
 
 from ..edge.conditional import require_current, set_content_version, user_version
 from ..security import presented_token
+from ..edge.idempotency import Keyed
 from ..edge.validation import validated_body
 from . import services
 from .schemas import LoginUserBody, NewUserBody, UserUpdateBody, profile_json, user_json
 
 
-@view_config(route_name="users", request_method="POST", renderer="json")
+def _token_again(request):
+    """A repeated registration's token: issued anew, as a login with the body's credentials.
+
+    The stored answer keeps no token (myapp.edge.idempotency), and a password
+    changed since makes the repeat a 401, as a login would be.
+    """
+    new_user = validated_body(request, NewUserBody).user
+    user = services.authenticate(
+        request.dbsession, request.registry["passwords"], new_user.email, new_user.password
+    )
+    return request.registry["tokens"].issue(user)
+
+
+@view_config(
+    route_name="users", request_method="POST", renderer="json",
+    idempotency=Keyed(per_user=False, token=("user", "token"), renew_token=_token_again),
+)
 def register(request):
     new_user = validated_body(request, NewUserBody).user
     user = services.register(request.dbsession, request.registry["passwords"], new_user)

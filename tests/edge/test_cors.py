@@ -109,3 +109,27 @@ def test_an_origin_wildcard_setting_allows_any_origin(make_app):
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     response = testapp.get("/api/profiles/nobody", headers={"Origin": "https://x.example"}, status=404)
     assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def _exposed(response):
+    return {name.strip() for name in response.headers["Access-Control-Expose-Headers"].split(",")}
+
+
+@pytest.mark.parametrize(
+    "method, path, status",
+    [("GET", "/api/user", 401), ("GET", "/api/profiles/nobody", 404),
+     ("POST", "/api/users/login", 422), ("GET", "/api/tags", 200)],
+)
+def test_every_answer_to_an_allowed_origin_exposes_its_headers(testapp, method, path, status):
+    """Retry-After and the request id matter most on the errors, which have no ETag."""
+    response = testapp.request(path, method=method, headers={"Origin": ALLOWED}, status=status)
+    assert {"Retry-After", "X-Request-ID", "ETag"} <= _exposed(response)
+
+
+@pytest.mark.parametrize("origin", [None, "https://evil.example"])
+def test_answers_vary_on_origin_whenever_origins_are_restricted(testapp, origin):
+    """A shared cache must not hand one origin's answer (with or without Allow-Origin) to another."""
+    headers = {"Origin": origin} if origin else {}
+    response = testapp.get("/api/tags", headers=headers)
+    assert "Origin" in response.headers["Vary"]
+    assert "Access-Control-Expose-Headers" not in response.headers

@@ -1,12 +1,17 @@
 """Idempotency-Key on the POSTs that create something (myapp.edge.idempotency)."""
 
+import json
 import time
 
 import pytest
 import sqlalchemy as sa
+import webtest
+from pyramid.httpexceptions import HTTPSeeOther
 
+from myapp.edge.idempotency import Keyed
 from myapp.models import import_all_models
 
+from ..contract import ContractTestApp
 from ..helpers import alice, article_fields, auth, bob, create_article, db_snapshot  # noqa: F401
 
 NEW_USER = {"user": {"username": "dora", "email": "dora@example.com", "password": "password123"}}
@@ -24,9 +29,8 @@ def _keys(db_engine):
 
 
 def _post(testapp, path, body, key, headers=None, status=None):
-    return testapp.post_json(
-        path, body, headers={"Idempotency-Key": key, **(headers or {})}, status=status
-    )
+    keyed = {"Idempotency-Key": key} if key is not None else {}
+    return testapp.post_json(path, body, headers={**keyed, **(headers or {})}, status=status)
 
 
 def _same_answer(first, second):
@@ -38,10 +42,80 @@ def _same_answer(first, second):
 def test_a_retried_registration_registers_once(testapp, db_engine):
     first = _post(testapp, "/api/users", NEW_USER, '"register-1"', status=201)
     again = _post(testapp, "/api/users", NEW_USER, '"register-1"', status=201)
-    _same_answer(first, again)
     assert _count(db_engine, "users") == 1
+    # The same answer, but for its token: a new one (no token is stored, see below).
+    first_user, again_user = first.json["user"], again.json["user"]
+    assert first_user.pop("token") != again_user.pop("token")
+    assert again_user == first_user
     # Without quotes it is the same key (lenient reading of the sf-string).
-    _same_answer(first, _post(testapp, "/api/users", NEW_USER, "register-1", status=201))
+    _post(testapp, "/api/users", NEW_USER, "register-1", status=201)
+    assert _count(db_engine, "users") == 1
+
+
+def test_no_live_token_is_stored_and_a_repeat_gets_a_working_one(testapp, db_engine):
+    first = _post(testapp, "/api/users", NEW_USER, '"register-2"', status=201)
+    table = import_all_models().tables["idempotency_keys"]
+    with db_engine.connect() as connection:
+        stored = connection.scalar(sa.select(table.c.body))
+    assert json.loads(stored)["user"]["token"] is None
+    assert first.json["user"]["token"].encode() not in stored
+    again = _post(testapp, "/api/users", NEW_USER, '"register-2"', status=201)
+    token = again.json["user"]["token"]
+    assert testapp.get("/api/user", headers=auth(token)).json["user"]["username"] == "dora"
+
+
+def test_anonymous_keys_cannot_block_or_probe_another_clients(testapp, db_engine):
+    """Someone else's registration with the same key is another registration, not a 422."""
+    other = {"user": {"username": "eve", "email": "eve@example.com", "password": "password123"}}
+    _post(testapp, "/api/users", other, '"guessable"', status=201)
+    mine = _post(testapp, "/api/users", NEW_USER, '"guessable"', status=201)
+    assert mine.json["user"]["username"] == "dora"
+    assert _count(db_engine, "users") == 2
+
+
+def test_a_keyed_post_while_the_database_is_down_answers_like_an_unkeyed_one(
+    make_app, backend, tmp_path
+):
+    unreachable = {
+        "sqlite": f"sqlite:///{tmp_path}/no/such/folder/db.sqlite",
+        "postgresql": "postgresql+psycopg://postgres@127.0.0.1:9/nowhere?connect_timeout=2",
+    }[backend]
+    testapp = ContractTestApp(make_app(**{"sqlalchemy.url": unreachable}))
+    origin = {"Origin": "https://frontend.example"}
+    answers = [
+        _post(testapp, "/api/users", NEW_USER, key, origin, status=503)
+        for key in (None, '"down-1"')
+    ]
+    for answer in answers:
+        assert answer.json == {"errors": {"database": ["unavailable"]}}
+        assert answer.headers["Retry-After"] == "1"
+        assert answer.headers["Access-Control-Allow-Origin"] == "https://frontend.example"
+        assert answer.headers["X-Request-ID"]
+    unkeyed, keyed = answers
+    assert sorted(name for name in keyed.headers if name != "Idempotency-Key") == sorted(
+        unkeyed.headers
+    )
+
+
+def redirecting_view(config):
+    """A keyed POST whose answer is neither an error nor a success (a redirect)."""
+
+    def see_other(request):
+        request.dbsession.execute(sa.text("SELECT 1"))
+        return HTTPSeeOther(location="/api/articles")
+
+    config.add_route("keyed_redirect", "/_test/keyed")
+    config.add_view(see_other, route_name="keyed_redirect", request_method="POST",
+                    idempotency=Keyed())
+
+
+def test_an_answer_neither_error_nor_success_leaves_no_claim(make_app, alice, db_engine):
+    testapp = webtest.TestApp(make_app(includes=[redirecting_view]))
+    for _ in range(2):  # the second one runs again: nothing is repeated
+        answer = testapp.post_json("/_test/keyed", {}, headers={
+            **alice.headers, "Idempotency-Key": '"moved"'}, status=303)
+        assert answer.headers["Location"].endswith("/api/articles")
+    assert _keys(db_engine) == []
 
 
 def test_a_retried_article_is_written_once_and_replayed_byte_for_byte(testapp, alice, db_engine):
@@ -129,8 +203,6 @@ def test_expired_keys_are_forgotten_and_purged(testapp, alice, db_engine):
 
 
 def test_the_lifetime_is_a_setting(make_app, db_engine):
-    from ..contract import ContractTestApp
-
     testapp = ContractTestApp(make_app(**{"myapp.idempotency.key_lifetime": "3600"}))
     _post(testapp, "/api/users", NEW_USER, '"life"', status=201)
     table = import_all_models().tables["idempotency_keys"]

@@ -1,52 +1,68 @@
 """Idempotent retries of POSTs that create something (IETF draft "The
 Idempotency-Key HTTP Header Field").
 
-``POST /api/users``, ``/api/articles`` and ``/api/articles/{slug}/comments``
-accept ``Idempotency-Key: "<key>"`` (a structured-field string; the quotes may
-be left out). The key is the client's: it is scoped to the authenticated user
-(registration: to nobody), and the request it was first used with is
+A view accepts ``Idempotency-Key: "<key>"`` (a structured-field string; the
+quotes may be left out) when its ``view_config`` says so:
+``idempotency=Keyed(...)`` (``POST /api/users``, ``/api/articles`` and
+``/api/articles/{slug}/comments``). The request it was first used with is
 identified by its fingerprint (method, path and body bytes).
 
-How one keyed request runs, in the request's own transaction (a tween under
-pyramid_tm, so the key row commits or aborts with the effect):
+Whose key it is (its scope):
+
+- a signed-in user's keys are theirs (``user:<id>``): the same key with
+  another body answers 422, as the draft says;
+- an anonymous request (registration) has no identity to scope to, so its key
+  is scoped by the fingerprint itself (``anonymous:<digest>``): only the very
+  same body reaches the stored answer. Nobody can block someone else's
+  registration by using their key first, nor learn from a 422 that a key was
+  used: with another body, the same key is another key.
+
+No live token is stored: where the answer carries one (``Keyed.token``), it
+is stored without it, and a repeated request gets a new one from
+``Keyed.renew_token`` (registration: as a login with the body's credentials, so
+only whoever still knows the password gets a token).
+
+How one keyed request runs: a view deriver, so inside the request's
+transaction (pyramid_tm) and under the exception views, which answer any error
+raised here (database down: the JSON 503 with Retry-After, as without a key):
 
 1. Expired keys are purged (a bounded batch, skipping rows another
    transaction holds).
 2. The key's row is looked up. Same fingerprint: its stored answer is
-   replayed (status, body, Content-Type and ETag, byte for byte) and nothing
-   else runs. Another fingerprint: 422.
-3. Otherwise a row claiming the key is inserted, the request runs, and a 2xx
+   repeated (status, body, Content-Type and ETag) and the view does not run.
+   Another fingerprint: 422.
+3. Otherwise a row claiming the key is inserted, the view runs, and a 2xx
    answer is stored in that row. An error answer is not stored: the commit
    veto aborts its transaction, claim included, nothing was written, and a
-   retry with the key runs again (it may succeed now).
+   retry with the key runs again. Any other answer (1xx, 3xx) commits without
+   the claim, which is deleted: a claim is never left without its answer.
 
 Concurrent duplicates: the second one's claim waits on the unique index for
 the first one's transaction (PostgreSQL; SQLite runs one writer at a time).
 If the first commits, the claim fails with an IntegrityError, pyramid_retry
-replays the request, and it finds and replays the stored answer; if the first
-failed, the second performs the request. So exactly one performs the write and
-the other waits and replays; a wait longer than the lock budget answers 503
-with Retry-After (myapp.db.budgets).
+runs the request again, and it finds and repeats the stored answer; if the
+first failed, the second performs the request. So exactly one performs the
+write; a wait longer than the lock budget answers 503 with Retry-After
+(myapp.db.budgets).
 """
 
 import hashlib
 import json
 import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from pyramid.interfaces import IRoutesMapper
+import orjson
 from pyramid.response import Response
 from sqlalchemy import delete, select
 
-from ..errors import APIError, error_response
 from ...db import mark_session_changed
-from ..validation import DEFAULT_MAX_BODY_BYTES, bounded_body
+from ..errors import APIError, error
+from ..validation import bounded_body
 from .models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
-
-#: Route name → whether its requests are scoped to the authenticated user.
-KEYED_ROUTES = {"users": False, "articles": True, "comments": True}
 
 #: Visible ASCII but the quote and backslash (an sf-string's plain characters, no space),
 #: in quotes (the draft's sf-string) or without.
@@ -55,14 +71,23 @@ KEY_FORMAT = re.compile(f'"{KEY_CHARACTERS}"|{KEY_CHARACTERS}')
 
 MALFORMED_KEY = 'must be 1 to 255 visible ASCII characters but " and \\, in quotes or not'
 
-#: Seconds a key and its answer are kept (``myapp.idempotency.key_lifetime``).
-DEFAULT_KEY_LIFETIME = 24 * 3600
-
 #: Expired rows deleted per keyed request, at most.
 PURGE_BATCH = 100
 
 #: The stored answer's headers: what describes the body; the others are per request.
 STORED_HEADERS = ("Content-Type", "ETag")
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """The view option ``idempotency=``: this POST accepts an Idempotency-Key."""
+
+    #: Keys scoped to the signed-in user (else to the request's fingerprint).
+    per_user: bool = True
+    #: Where the answer's JSON carries a live token, e.g. ``("user", "token")``.
+    token: tuple = ()
+    #: ``(request) -> token``: the token of a repeated answer, issued anew.
+    renew_token: Callable | None = None
 
 
 def parse_key(header):
@@ -94,22 +119,43 @@ def purge_expired(dbsession, now):
         mark_session_changed(dbsession)  # a bulk delete, not a unit-of-work flush
 
 
-def replay(stored):
-    return Response(body=stored.body, status=stored.status, headerlist=json.loads(stored.headers))
+def _token_holder(answer, path):
+    """The mapping holding the token at ``path`` in ``answer``, and the token's name."""
+    *parents, name = path
+    for part in parents:
+        answer = answer[part]
+    return answer, name
 
 
-def store(claim, response):
+def repeat(request, stored, keyed):
+    """The stored answer, with a new token where the first one had one."""
+    body = stored.body
+    if keyed.token:
+        answer = orjson.loads(body)
+        holder, name = _token_holder(answer, keyed.token)
+        holder[name] = keyed.renew_token(request)
+        body = orjson.dumps(answer)
+    return Response(body=body, status=stored.status, headerlist=json.loads(stored.headers))
+
+
+def store(claim, response, keyed):
     claim.status = response.status_int
     claim.headers = json.dumps(
         [(name, response.headers[name]) for name in STORED_HEADERS if name in response.headers]
     )
-    claim.body = response.body
+    body = response.body
+    if keyed.token:  # never a live token at rest
+        answer = orjson.loads(body)
+        holder, name = _token_holder(answer, keyed.token)
+        holder[name] = None
+        body = orjson.dumps(answer)
+    claim.body = body
 
 
-def _scope(request, per_user):
-    """``user:<id>``, ``anonymous``, or None when the request is not authenticated."""
-    if not per_user:
-        return "anonymous"
+def _scope(request, keyed):
+    """``user:<id>``, ``anonymous:<fingerprint>``, or None when the user's token is missing or bad."""
+    if not keyed.per_user:
+        return "anonymous:" + fingerprint(request)[:48]
     try:
         user = request.user
     except APIError:
@@ -117,7 +163,7 @@ def _scope(request, per_user):
     return f"user:{user.id}" if user is not None else None
 
 
-def _keyed(request, handler, key, scope, lifetime):
+def _keyed(request, view, key, scope, keyed):
     dbsession = request.dbsession
     now = int(time.time())
     purge_expired(dbsession, now)
@@ -131,46 +177,51 @@ def _keyed(request, handler, key, scope, lifetime):
         stored = None
     if stored is not None:
         if stored.fingerprint != request_print:
-            return error_response(422, HEADER, "was already used with another request")
-        return replay(stored)
+            raise error(422, HEADER, "was already used with another request")
+        return repeat(request, stored, keyed)
+    lifetime = request.registry.app_settings.idempotency_key_lifetime
     claim = IdempotencyKey(
         scope=scope, key=key, fingerprint=request_print, expires_at=now + lifetime
     )
     dbsession.add(claim)
     dbsession.flush()  # a concurrent duplicate waits here (see the module's docstring)
-    response = handler(request)
+    response = view()
     if 200 <= response.status_int < 300:
-        store(claim, response)
-        dbsession.flush()
+        store(claim, response, keyed)
+    elif response.status_int < 400:
+        dbsession.delete(claim)  # commits (no error) with nothing to repeat: no claim
+    dbsession.flush()
     return response
 
 
-def idempotency_tween_factory(handler, registry):
-    lifetime = registry["idempotency_key_lifetime"]
-    routes = registry.getUtility(IRoutesMapper)
+def idempotent_view(view, info):
+    """The view deriver: keyed requests to a view with ``idempotency=Keyed(...)``."""
+    keyed = info.options.get("idempotency")
+    if keyed is None:
+        return view
 
-    def idempotency_tween(request):
+    def idempotent(context, request):
         header = request.headers.get(HEADER)
-        if header is None or request.method != "POST":
-            return handler(request)
-        # Routing happens below the tweens: match here, as the router will.
-        route = routes(request)["route"]
-        if route is None or route.name not in KEYED_ROUTES:
-            return handler(request)
-        limit = registry.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
-        scope = _scope(request, KEYED_ROUTES[route.name])
-        if scope is None or not bounded_body(request, limit):
-            return handler(request)  # 401 or 413 from the view: nothing to store
+        if header is None:
+            return view(context, request)
+        if not bounded_body(request, request.registry.app_settings.max_body_bytes):
+            return view(context, request)  # 413 from the view: nothing to store
+        scope = _scope(request, keyed)
+        if scope is None:
+            return view(context, request)  # 401 from the view
         key = parse_key(header)
         if key is None:
-            return error_response(400, HEADER, MALFORMED_KEY)
-        return _keyed(request, handler, key, scope, lifetime)
+            raise error(400, HEADER, MALFORMED_KEY)
+        return _keyed(request, lambda: view(context, request), key, scope, keyed)
 
-    return idempotency_tween
+    return idempotent
+
+
+idempotent_view.options = ("idempotency",)
+
 
 
 def includeme(config):
-    settings = config.get_settings()
-    config.registry["idempotency_key_lifetime"] = int(
-        settings.get("myapp.idempotency.key_lifetime", DEFAULT_KEY_LIFETIME)
-    )
+    # Inside the view's own steps: after its permission check, around the
+    # conditional step (so a stored answer keeps its tag), outside rendering.
+    config.add_view_deriver(idempotent_view, "idempotency")
