@@ -15,9 +15,8 @@ def make_config(settings):
     config.include(".settings")  # first: every other part reads registry.app_settings
     config.include(".renderers")
     config.include(".db")
-    config.include(".identity")
+    config.include(".auth")  # before observability: the access log reads claimed_user_id
     config.include(".observability")
-    config.include(".security")
     config.include(".edge")  # the tween chain, the exception views
     for part in (".health", ".users", ".articles", ".comments", ".openapi"):
         config.include(part, route_prefix="/api")

@@ -24,7 +24,7 @@ MAX_ID = 2**31 - 1
 
 #: Every module that defines tables, for Alembic and the tests.
 MODEL_MODULES = (
-    "myapp.users.models", "myapp.articles.models", "myapp.comments.models",
+    "myapp.auth.models", "myapp.users.models", "myapp.articles.models", "myapp.comments.models",
     "myapp.edge.idempotency.models",
 )
 

@@ -5,7 +5,7 @@ Revises: 982b3f7b1d1b
 Create Date: 2026-11-21 11:10:00
 
 Existing users get ``username_key`` and ``email_key`` (myapp.users.models.
-identity_key, the application's own folding). When two existing users'
+lookup_key, the application's own folding). When two existing users'
 usernames or emails differ only in case, the upgrade stops before changing
 anything and names them: which account keeps the name is a decision for a
 person (merge, rename or delete), not for a migration.
@@ -18,7 +18,7 @@ keep an empty-string server default there; the application always sets them.
 from alembic import op
 import sqlalchemy as sa
 
-from myapp.users.models import CASEFOLD_GROWTH, identity_key
+from myapp.users.models import CASEFOLD_GROWTH, lookup_key
 
 revision = '5c1f0e2d7a93'
 down_revision = '982b3f7b1d1b'
@@ -37,7 +37,7 @@ def collisions(rows):
     groups = {}
     for user_id, *values in rows:
         for field, value in zip(IDENTITY_FIELDS, values):
-            groups.setdefault((field, identity_key(value)), []).append((user_id, value))
+            groups.setdefault((field, lookup_key(value)), []).append((user_id, value))
     return {key: holders for key, holders in groups.items() if len(holders) > 1}
 
 
@@ -67,7 +67,7 @@ def upgrade():
     op.add_column('users', sa.Column('password_changed_by', sa.String(length=64), nullable=True))
     for user_id, username, email in rows:
         connection.execute(users.update().where(users.c.id == user_id).values(
-            username_key=identity_key(username), email_key=identity_key(email)))
+            username_key=lookup_key(username), email_key=lookup_key(email)))
     if connection.dialect.name != 'sqlite':
         op.alter_column('users', 'username_key', server_default=None)
         op.alter_column('users', 'email_key', server_default=None)

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.types import NullType, TypeDecorator
 
 from ..edge.errors import not_found
-from ..users.models import Follow, User, identity_key
+from ..users.models import Follow, User, lookup_key
 from .models import Article, ArticleTag, Favorite
 
 articles = Article.__table__
@@ -180,7 +180,7 @@ def article_page(dbsession, viewer, page, feed=False):
     statement = page_statement(_dialect(dbsession), viewer is not None, given, feed)
     params = {name: getattr(page, name) for name in given}
     # Usernames match in any case, as /profiles/{username} does.
-    params.update({name: identity_key(params[name]) for name in USERNAME_FILTERS & set(given)})
+    params.update({name: lookup_key(params[name]) for name in USERNAME_FILTERS & set(given)})
     params.update(_viewer_params(viewer), limit=page.limit, offset=page.offset)
     rows = dbsession.execute(statement, params).all()
     return [row for row in rows if row.slug is not None], rows[0].total

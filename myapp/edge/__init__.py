@@ -16,7 +16,7 @@
       |
       v
     router -> the view's own steps (view derivers, outermost first):
-              permission      the security policy (myapp.security)
+              permission      the security policy (myapp.auth.policy)
               idempotency     Idempotency-Key: claim, store, repeat (myapp.edge.idempotency)
               conditional     ETag; WebOb answers 304 (myapp.edge.conditional)
               rendering       the view's dict as JSON

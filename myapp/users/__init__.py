@@ -1,6 +1,7 @@
 """Users, authentication and profiles."""
 
 from ..edge.paths import param
+from .current import signed_in_user
 
 
 def includeme(config):
@@ -9,5 +10,5 @@ def includeme(config):
     config.add_route("user", "/user")
     config.add_route("profile", f"/profiles/{param('username')}")
     config.add_route("follow", f"/profiles/{param('username')}/follow")
-    config.include(".throttle")
+    config.add_request_method(signed_in_user, "user", reify=True)
     config.scan(".views")

@@ -7,7 +7,7 @@ from ..models import Base, Timestamped
 CASEFOLD_GROWTH = 3
 
 
-def identity_key(value):
+def lookup_key(value):
     """The form of a username or email that uniqueness and look-ups compare.
 
     Unicode full case folding (``str.casefold``), computed here rather than
@@ -24,22 +24,22 @@ class User(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    # identity_key(username) and identity_key(email), kept by _set_identity_key:
+    # lookup_key(username) and lookup_key(email), kept by _set_lookup_key:
     # their unique indexes make "Alice" and "alice" one account name.
     username_key: Mapped[str] = mapped_column(String(64 * CASEFOLD_GROWTH), index=True, unique=True)
     email_key: Mapped[str] = mapped_column(String(254 * CASEFOLD_GROWTH), index=True, unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     # Tokens carry the version they were issued at; changing the password
     # increments it, which revokes every earlier token but the one that made
-    # the change, whose id is kept here (myapp.security.Tokens).
+    # the change, whose id is kept here (myapp.auth.tokens.Tokens).
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     password_changed_by: Mapped[str | None] = mapped_column(String(64))
     bio: Mapped[str | None] = mapped_column(Text)
     image: Mapped[str | None] = mapped_column(String(2048))
 
     @validates("username", "email")
-    def _set_identity_key(self, field, value):
-        setattr(self, f"{field}_key", identity_key(value))
+    def _set_lookup_key(self, field, value):
+        setattr(self, f"{field}_key", lookup_key(value))
         return value
 
     def __repr__(self):
@@ -57,18 +57,3 @@ class Follow(Base):
     followee_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-
-
-class LoginAttempts(Base):
-    """Login attempts counted per account or client address in a fixed window.
-
-    ``key`` is ``account:<identity_key(email)>`` or ``address:<ip>``;
-    ``window_start`` is a Unix time in seconds. Kept in the database so that
-    every process and host counts the same attempts (myapp.users.throttle).
-    """
-
-    __tablename__ = "login_attempts"
-
-    key: Mapped[str] = mapped_column(String(1024), primary_key=True)
-    attempts: Mapped[int] = mapped_column(Integer)
-    window_start: Mapped[int] = mapped_column(Integer, index=True)

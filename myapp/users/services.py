@@ -4,8 +4,8 @@ from sqlalchemy import exists, select
 
 from ..edge.errors import APIError, error, not_found
 from ..models import utcnow
-from ..security import Tokens, invalid_token
-from .models import Follow, User, identity_key
+from ..auth.tokens import Tokens, invalid_token
+from .models import Follow, User, lookup_key
 
 UNIQUE_FIELDS = ("username", "email")
 
@@ -22,7 +22,7 @@ def _check_unique(dbsession, values, exclude_id=None):
         value = values.get(field)
         if value is None:
             continue
-        query = select(User.id).where(getattr(User, f"{field}_key") == identity_key(value))
+        query = select(User.id).where(getattr(User, f"{field}_key") == lookup_key(value))
         if exclude_id is not None:
             query = query.where(User.id != exclude_id)
         if dbsession.scalar(query) is not None:
@@ -49,7 +49,7 @@ def _invalid_credentials():
 
 def authenticate(dbsession, passwords, email, password):
     """The user with these credentials (email in any case), or 401 ``credentials: invalid``."""
-    user = dbsession.scalar(select(User).where(User.email_key == identity_key(email)))
+    user = dbsession.scalar(select(User).where(User.email_key == lookup_key(email)))
     if not passwords.verify(user.password_hash if user else None, password):
         raise _invalid_credentials()
     if passwords.needs_rehash(user.password_hash):
@@ -76,13 +76,13 @@ def lock_user(dbsession, user):
 
 def update_user(dbsession, passwords, user, token, changes, precondition=None):
     """Apply the fields present in ``changes`` (a UserUpdate) for ``user``, the
-    request's authenticated user, whose ``token`` (a TokenIdentity) it presented.
+    request's authenticated user, whose ``token`` (its TokenClaims) it presented.
 
     ``precondition(user)``, when given, runs once the row is locked and may
     raise to refuse the change (If-Match, myapp.edge.conditional).
 
     A new password revokes every token of the user but ``token``
-    (myapp.security.Tokens). Also a token revoked while this request waited
+    (myapp.auth.tokens.Tokens). Also a token revoked while this request waited
     for the lock: 401, as it would have been a moment later.
     """
     given = changes.model_dump(include=changes.model_fields_set)
@@ -106,7 +106,7 @@ def update_user(dbsession, passwords, user, token, changes, precondition=None):
 
 def find_profile(dbsession, username):
     """The user named ``username`` in any case: /profiles/Alice is alice's profile."""
-    user = dbsession.scalar(select(User).where(User.username_key == identity_key(username)))
+    user = dbsession.scalar(select(User).where(User.username_key == lookup_key(username)))
     if user is None:
         raise not_found("profile")
     return user

@@ -3,10 +3,11 @@
 from pyramid.view import view_config
 
 from ..edge.conditional import require_current, set_content_version, user_version
-from ..security import presented_token
+from ..auth.tokens import presented_token
 from ..edge.idempotency import Keyed
 from ..edge.validation import validated_body
 from . import services
+from .models import lookup_key
 from .schemas import LoginUserBody, NewUserBody, UserUpdateBody, profile_json, user_json
 
 
@@ -38,11 +39,12 @@ def register(request):
 def login(request):
     credentials = validated_body(request, LoginUserBody).user
     throttle = request.registry["login_throttle"]
-    throttle.reserve(request, credentials.email)  # before request.dbsession: see its docstring
+    account = lookup_key(credentials.email)
+    throttle.reserve(request, account)  # before request.dbsession: see its docstring
     user = services.authenticate(
         request.dbsession, request.registry["passwords"], credentials.email, credentials.password
     )
-    throttle.forgive(request.dbsession, request, credentials.email)
+    throttle.forgive(request.dbsession, request, account)
     return user_json(user, request.registry["tokens"].issue(user))
 
 
@@ -62,7 +64,7 @@ def update_user(request):
     changes = validated_body(request, UserUpdateBody).user
     user = services.update_user(
         request.dbsession, request.registry["passwords"], request.user,
-        request.token_identity, changes,
+        request.token_claims, changes,
         precondition=lambda locked: require_current(
             request, lambda: user_version(user_json(locked, None)["user"]), "user"
         ),

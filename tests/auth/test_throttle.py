@@ -1,4 +1,4 @@
-"""Login throttling (myapp.users.throttle): too many attempts for one account
+"""Login throttling (myapp.auth.throttle): too many attempts for one account
 or from one address in a window answer 429 with Retry-After; the counts live
 in the database and survive the 401 answers' aborted transactions."""
 

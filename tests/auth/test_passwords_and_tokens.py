@@ -14,9 +14,9 @@ import jwt
 import pytest
 import sqlalchemy as sa
 
-from .conftest import BASE_SETTINGS
-from .helpers import DEFAULT_PASSWORD, auth, login, register
-from .contract import ContractTestApp
+from ..conftest import BASE_SETTINGS
+from ..helpers import DEFAULT_PASSWORD, auth, login, register
+from ..contract import ContractTestApp
 
 SECRET = BASE_SETTINGS["myapp.jwt_secret"]
 INVALID_TOKEN = {"errors": {"token": ["is invalid"]}}

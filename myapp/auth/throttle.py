@@ -41,15 +41,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..db import mark_session_changed
 from ..edge.errors import error
-from .models import LoginAttempts, identity_key
+from .models import LoginAttempts
 
 PURGE_BATCH = 100
 UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 attempts_table = LoginAttempts.__table__
 
 
-def account_key(email):
-    return f"account:{identity_key(email)}"
+def account_key(account):
+    return f"account:{account}"
 
 
 def address_key(request):
@@ -65,8 +65,11 @@ class LoginThrottle:
         self.window = window_seconds
         self.clock = clock
 
-    def reserve(self, request, email):
+    def reserve(self, request, account):
         """Count this attempt for its address, then its account; 429 when either is over.
+
+        ``account`` is the account's name as look-ups compare it (the users'
+        ``lookup_key`` of the email as sent), whether or not the account exists.
 
         A replay of the request (pyramid_retry) was counted by its first attempt.
         """
@@ -75,7 +78,7 @@ class LoginThrottle:
         now = int(self.clock())
         with self.session_factory(bind=self.bind) as session, session.begin():
             self._purge(session, now)
-            for kind, key in (("address", address_key(request)), ("account", account_key(email))):
+            for kind, key in (("address", address_key(request)), ("account", account_key(account))):
                 attempts, window_start = self._count(session, key, now)
                 if attempts > self.limits[kind]:
                     retry_after = max(1, window_start + self.window - now)
@@ -85,7 +88,7 @@ class LoginThrottle:
         raise error(429, "login", "too many attempts; try again later",
                     {"Retry-After": str(retry_after)})
 
-    def forgive(self, dbsession, request, email):
+    def forgive(self, dbsession, request, account):
         """After a successful login, in its transaction: uncount the address, reset the account.
 
         Rows are locked in the order ``reserve`` locks them (address, then
@@ -96,7 +99,7 @@ class LoginThrottle:
             .where(attempts_table.c.key == address_key(request), attempts_table.c.attempts > 0)
             .values(attempts=attempts_table.c.attempts - 1)
         )
-        dbsession.execute(delete(attempts_table).where(attempts_table.c.key == account_key(email)))
+        dbsession.execute(delete(attempts_table).where(attempts_table.c.key == account_key(account)))
         mark_session_changed(dbsession)  # Core statements: tell the transaction
 
     def _count(self, session, key, now):
@@ -129,11 +132,11 @@ class LoginThrottle:
 
 
 def includeme(config):
-    settings = config.get_settings()
+    settings = config.registry.app_settings
     config.registry["login_throttle"] = LoginThrottle(
         session_factory=config.registry["dbsession_factory"],
         bind=config.registry["dbsession_write_bind"],
-        per_account=int(settings.get("myapp.login_failures_per_account", 10)),
-        per_address=int(settings.get("myapp.login_failures_per_address", 100)),
-        window_seconds=int(settings.get("myapp.login_throttle_window_seconds", 900)),
+        per_account=settings.login_failures_per_account,
+        per_address=settings.login_failures_per_address,
+        window_seconds=settings.login_throttle_window_seconds,
     )
