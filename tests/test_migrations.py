@@ -76,3 +76,27 @@ def test_the_case_folding_upgrade_stops_and_names_users_that_would_collide(db_en
         keys = connection.execute(sa.text("SELECT username_key, email_key FROM users ORDER BY id"))
         assert keys.all() == [("alice", "alice@x.io"), ("carol", "c@x.io"), ("erin", "erin@x.io")]
         connection.execute(users.delete())
+
+
+
+YEAR_2040 = 2_208_988_800  # past 2**31 - 1 seconds: January 2038
+ROWS_PAST_2038 = {
+    "idempotency_keys": {"scope": "user:1", "key": "k", "fingerprint": "f", "expires_at": YEAR_2040},
+    "login_attempts": {"key": "address:192.0.2.1", "attempts": 1, "window_start": YEAR_2040},
+}
+
+
+@pytest.mark.parametrize("table", sorted(ROWS_PAST_2038))
+def test_unix_times_past_january_2038_round_trip(db_engine, table):
+    """The migrated schema holds them: 32-bit columns refuse 2040 on PostgreSQL."""
+    row = ROWS_PAST_2038[table]
+    columns = import_all_models().tables[table].c
+    with db_engine.begin() as connection:
+        connection.execute(sa.insert(columns[0].table).values(row))
+    try:
+        with db_engine.connect() as connection:
+            stored = connection.execute(sa.select(*(columns[name] for name in row))).one()
+        assert tuple(stored) == tuple(row.values())
+    finally:
+        with db_engine.begin() as connection:
+            connection.execute(sa.delete(columns[0].table))

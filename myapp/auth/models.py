@@ -1,6 +1,6 @@
 """The login throttle's table."""
 
-from sqlalchemy import Integer, String
+from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..models import Base
@@ -18,4 +18,5 @@ class LoginAttempts(Base):
 
     key: Mapped[str] = mapped_column(String(1024), primary_key=True)
     attempts: Mapped[int] = mapped_column(Integer)
-    window_start: Mapped[int] = mapped_column(Integer, index=True)
+    # 64 bits: a Unix time past January 2038 does not fit in 32.
+    window_start: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -109,3 +109,19 @@ def test_expired_counts_are_purged(testapp, db_engine, clock):
     clock.now += WINDOW + 1
     attempt(testapp, "late@example.com", address="198.51.100.200", status=401)
     assert counts(db_engine) == {"address:198.51.100.200": 1, "account:late@example.com": 1}
+
+
+#: 2040-01-01 00:00:00 UTC: past 2**31 - 1 seconds (January 2038).
+YEAR_2040 = 2_208_988_800
+
+
+def test_logins_after_january_2038_are_still_counted_and_throttled(testapp, db_engine, clock):
+    clock.now = YEAR_2040
+    register(testapp, "jake")
+    statuses = [attempt(testapp, "jake@example.com").status_int for _ in range(PER_ACCOUNT)]
+    throttled = attempt(testapp, "jake@example.com", password="password123")
+    print(f"in 2040: statuses {statuses}, then {throttled.status_int}")
+    assert statuses == [401] * PER_ACCOUNT
+    assert throttled.status_int == 429 and throttled.headers["Retry-After"] == str(WINDOW)
+    with db_engine.connect() as connection:
+        assert connection.scalar(sa.text("SELECT MAX(window_start) FROM login_attempts")) == YEAR_2040

@@ -209,3 +209,17 @@ def test_the_lifetime_is_a_setting(make_app, db_engine):
     with db_engine.connect() as connection:
         expires_at = connection.scalar(sa.select(table.c.expires_at))
     assert 3590 <= expires_at - time.time() <= 3610
+
+
+def test_a_key_expiring_after_january_2038_is_stored_and_honoured(make_app, db_engine):
+    # Seventy years ahead: the expiry is a Unix time past 2**31 - 1.
+    lifetime = 70 * 365 * 24 * 3600
+    testapp = ContractTestApp(make_app(**{"myapp.idempotency.key_lifetime": str(lifetime)}))
+    _post(testapp, "/api/users", NEW_USER, '"long-lived"', status=201)
+    _post(testapp, "/api/users", NEW_USER, '"long-lived"', status=201)
+    assert _count(db_engine, "users") == 1
+    table = import_all_models().tables["idempotency_keys"]
+    with db_engine.connect() as connection:
+        expires_at = connection.scalar(sa.select(table.c.expires_at))
+    assert expires_at > 2**31 - 1
+    assert lifetime - 10 <= expires_at - time.time() <= lifetime + 10

@@ -1,4 +1,4 @@
-from sqlalchemy import Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...models import Base
@@ -23,4 +23,5 @@ class IdempotencyKey(Base):
     status: Mapped[int | None] = mapped_column(Integer)
     headers: Mapped[str | None] = mapped_column(Text)
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
-    expires_at: Mapped[int] = mapped_column(Integer, index=True)
+    # 64 bits: a Unix time past January 2038 does not fit in 32.
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
