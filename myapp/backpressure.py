@@ -12,18 +12,18 @@ Among the admitted requests, those waiting for a pool connection wait at most
 ``sqlalchemy.pool_timeout`` (503 after that), and every database wait has its
 own budget (myapp.db.budgets), so a busy thread is busy for a bounded time.
 
-Liveness (``/api/health/live``) is never refused: it must keep answering
-under any load. Without the setting (development) nothing is refused.
+Liveness (``/api/health/live``) and ``/metrics`` are never refused
+(``myapp.edge.ALWAYS_ADMITTED``): they must keep answering under any load.
+Without the setting (development) nothing is refused.
 """
 
 import threading
 
+from .edge import ALWAYS_ADMITTED
 from .edge.errors import error_response
 
 #: Seconds a refused client should wait, as for a database that is unavailable.
 RETRY_AFTER = "1"
-#: Paths admission control never refuses.
-ALWAYS_ADMITTED = frozenset({"/api/health/live"})
 
 
 def admission_tween_factory(handler, registry):

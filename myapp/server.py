@@ -33,6 +33,7 @@ from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker
 
 from .db.engines import release_inherited_connections
+from .edge.errors import error_body
 
 #: One worker per core the process may run on, unless WEB_CONCURRENCY (gunicorn's
 #: own variable) or a ``workers =`` line in [server:main] says otherwise.
@@ -60,7 +61,7 @@ class AnonymousResponse(gunicorn_wsgi.Response):
 
 def write_json_error(sock, status_int, reason, mesg):
     """gunicorn's ``util.write_error`` (same arguments), answering JSON."""
-    body = orjson.dumps({"errors": {"request": [reason.lower()]}})
+    body = orjson.dumps(error_body({"request": [reason.lower()]}))
     head = (
         f"HTTP/1.1 {status_int} {reason}\r\n"
         "Connection: close\r\n"

@@ -12,6 +12,8 @@ declaration closes the view instead of opening it.
 from pyramid.security import Allowed, Denied
 from pyramid.view import forbidden_view_config
 
+from ..edge.errors import error_body
+
 #: Each permission a view may name, and whether ``request`` has it.
 PERMISSIONS = {
     "authenticated": lambda request: request.user is not None,
@@ -49,6 +51,6 @@ def forbidden_view(request):
     if request.user is None:
         request.response.status_int = 401
         request.response.headers["WWW-Authenticate"] = "Token"
-        return {"errors": {"token": ["is missing"]}}
+        return error_body({"token": ["is missing"]})
     request.response.status_int = 403
-    return {"errors": {"request": ["forbidden"]}}
+    return error_body({"request": ["forbidden"]})

@@ -51,6 +51,10 @@ CHAIN = (
     EXCVIEW,
 )
 
+#: Paths admission never refuses (nor queues): they touch no shared resource,
+#: and liveness and the metrics matter most when the process is saturated.
+ALWAYS_ADMITTED = frozenset({"/api/health/live", "/metrics"})
+
 #: Entries of CHAIN that their own libraries add.
 ADDED_ELSEWHERE = frozenset({TRANSACTION, EXCVIEW})
 

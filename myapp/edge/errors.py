@@ -44,9 +44,19 @@ def forbidden(resource):
     return error(403, resource, "forbidden")
 
 
+def error_body(errors):
+    """The one error envelope, ``{"errors": {"<field>": ["<message>", ...]}}``.
+
+    Every error answer is built by it: the exception views, the tweens
+    (``error_response``), the security policy's 401/403 and gunicorn's own
+    errors (myapp.server).
+    """
+    return {"errors": errors}
+
+
 def error_response(status, field, message, headers=None):
     """A JSON error as a finished Response, for code that runs outside views (tweens)."""
-    response = Response(orjson.dumps({"errors": {field: [message]}}), status=status,
+    response = Response(orjson.dumps(error_body({field: [message]})), status=status,
                         content_type="application/json")
     response.headers.update(headers or {})
     return response
@@ -57,7 +67,7 @@ def _respond(request, status, errors, headers=None):
     response.status_int = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
-    return {"errors": errors}
+    return error_body(errors)
 
 
 @exception_view_config(APIError, renderer="json")
@@ -67,12 +77,18 @@ def api_error_view(exc, request):
 
 @exception_view_config(HTTPNotFound, renderer="json")
 def not_found_view(exc, request):
-    route = request.matched_route
-    if route is not None:
+    allowed = allowed_methods(request)
+    if allowed and request.method not in allowed:
         # The path exists but no view accepts this method.
-        allowed = request.registry["allowed_methods"].get(route.name, ())
         return _respond(request, 405, {"method": ["not allowed"]}, {"Allow": ", ".join(allowed)})
+    # No such path, or a view of the path found nothing (a missing static file).
     return _respond(request, 404, {"path": ["not found"]})
+
+
+def allowed_methods(request):
+    """The methods the matched route's views accept (with HEAD for GET); () without a route."""
+    route = request.matched_route
+    return request.registry["allowed_methods"].get(route.name, ()) if route else ()
 
 
 def view_methods(registry):

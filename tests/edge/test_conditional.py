@@ -1,6 +1,7 @@
 """Conditional requests: ETag and If-None-Match on reads, If-Match on writes (myapp.edge.conditional)."""
 
 import pytest
+import webtest
 
 from ..helpers import add_comment, alice, bob, create_article, db_snapshot, favorite, follow  # noqa: F401
 
@@ -195,3 +196,20 @@ def test_an_invalid_body_is_422_whatever_the_precondition(testapp, alice, writte
 
 def test_an_empty_if_match_is_no_precondition(testapp, alice, written):
     _put_article(testapp, alice, written, {"If-Match": ""}, body="Empty list")
+
+
+def test_static_assets_are_not_hashed_and_revalidate_by_date(testapp):
+    """The Swagger assets (150 KB) get no digest of their bytes; WebOb answers by Last-Modified."""
+    client = webtest.TestApp(testapp.app)
+    asset = client.get("/api/docs/static/swagger-ui-bundle.js")
+    assert "ETag" not in asset.headers
+    since = asset.headers["Last-Modified"]
+    client.get("/api/docs/static/swagger-ui-bundle.js", headers={"If-Modified-Since": since},
+               status=304)
+
+
+def test_a_range_request_gets_the_whole_answer(testapp):
+    """Answers are whole (RFC 9110 lets a server ignore Range): never a partial JSON body."""
+    answer = testapp.get("/api/tags", headers={"Range": "bytes=0-3"}, status=200)
+    assert answer.json == {"tags": []}
+    testapp.get("/api/tags", headers={"Range": "bytes=999-"}, status=200)
