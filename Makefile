@@ -26,16 +26,18 @@ $(VENV)/.installed: $(LOCK) setup.py
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-# Resolved from PyPI alone (the machine's pip configuration is not read), for
-# the Python running it; run it after any change to setup.py's requirements.
+# Resolved from the package index this machine's pip or uv is configured with
+# (pip config, PIP_INDEX_URL, UV_INDEX_URL...: scripts/with_pip_index.py), so it
+# works behind any mirror; for the Python running it. Run it after any change
+# to setup.py's requirements.
 # Pins already in the lock stay while setup.py allows them (LOCK_FLAGS=--upgrade:
 # every package at its newest allowed version). myapp's own metadata is always
 # rebuilt: uv would otherwise reuse what it read from an earlier setup.py.
 LOCK_FLAGS ?=
-lock: ## re-resolve setup.py (runtime + testing extra) from PyPI into requirements.lock
+lock: ## re-resolve setup.py (runtime + testing extra) from the configured index into requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv==$(UV_VERSION)
-	$(BIN)/uv pip compile setup.py --extra testing --index-url https://pypi.org/simple \
+	$(BIN)/python scripts/with_pip_index.py $(BIN)/uv pip compile setup.py --extra testing \
 		--python $(BIN)/python --refresh-package myapp --custom-compile-command "make lock" \
 		--quiet $(LOCK_FLAGS) -o $(LOCK)
 
