@@ -22,7 +22,8 @@ against gunicorn 27):
   not HTML;
 - after the fork, each worker forgets any pool connection inherited from the
   process that loaded the app (pserve loads it before gunicorn forks), so no
-  connection is ever shared by two processes.
+  connection is ever shared by two processes, and starts its own replica
+  checks (myapp.db.process_started).
 """
 
 import os
@@ -32,7 +33,7 @@ from gunicorn import util as gunicorn_util
 from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker
 
-from .db.engines import release_inherited_connections
+from .db import process_started
 from .edge.errors import error_body
 
 #: One worker per core the process may run on, unless WEB_CONCURRENCY (gunicorn's
@@ -81,4 +82,4 @@ class ThreadWorker(GunicornThreadWorker):
 
     def load_wsgi(self):
         super().load_wsgi()
-        release_inherited_connections(self.wsgi.registry)
+        process_started(self.wsgi.registry)

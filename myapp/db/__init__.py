@@ -39,7 +39,7 @@ session is gone when the transaction is. Application code never calls
 would roll them back.
 """
 
-from .engines import Engines, build_engines, get_engine, release_inherited_connections
+from .engines import Engines, build_engines, get_engine
 from .sessions import (
     SAFE_METHODS,
     get_session_factory,
@@ -50,23 +50,36 @@ from .sessions import (
 
 __all__ = [
     "Engines", "SAFE_METHODS", "get_engine", "get_session_factory", "get_tm_session",
-    "includeme", "mark_session_changed", "release_inherited_connections",
+    "includeme", "mark_session_changed", "process_started",
 ]
+
+
+def process_started(registry):
+    """In a server process about to serve requests (after a fork): its own database.
+
+    A socket shared by two processes interleaves their protocol messages. The
+    pools are still empty when the server forks (nothing connects at start-up),
+    so this is a guarantee, not a repair: ``dispose(close=False)`` drops any
+    inherited connection without closing the parent's socket, and the process
+    opens its own on first use (SQLAlchemy's recipe for forked processes).
+    Then this process' replica checks start, so that the first read already
+    knows which replicas are fit.
+    """
+    for engine in registry["engines"]:
+        engine.dispose(close=False)
+    registry["read_router"].start()
 
 
 def includeme(config):
     """Engines, sessions, transactions, time budgets and replication, in that order."""
-    settings = config.get_settings()
     registry = config.registry
     config.include(".transactions")  # pyramid_tm, pyramid_retry, retry logging
 
-    engines = build_engines(settings)
+    engines = build_engines(config.get_settings(), registry.app_settings)
     registry["engines"] = engines  # the one place every engine is kept
     registry["dbsession_factory"] = get_session_factory(engines.primary)
     registry["dbsession_write_bind"] = engines.primary.execution_options(
         sqlite_begin="IMMEDIATE"
     )
     config.add_request_method(request_dbsession, "dbsession", reify=True)
-
-    config.include(".budgets")  # the request's deadline
     config.include(".replication")  # registry["dbsession_read_bind"]

@@ -8,43 +8,58 @@ Two layers, because a database can be slow in two ways:
   ``QueryCanceled`` / ``LockNotAvailable`` (OperationalErrors: JSON 503 with
   Retry-After, myapp.edge.errors), the transaction is rolled back, and the
   connection goes back to the pool clean. ``idle_in_transaction_session_timeout``
-  is the safety net for a transaction its thread stopped driving.
-- **The server does not answer at all** (its host hung, a network black hole):
-  server-side timeouts never fire. ``connect_timeout`` bounds connecting, and
-  every other wait (query, commit, rollback, pre-ping) is bounded on the client
-  by ``DeadlineConnection``: at the request's deadline the connection is closed
-  (it is in an unknown state) and SQLAlchemy discards it from the pool.
+  is the safety net for a transaction its thread stopped driving, and
+  ``client_connection_check_interval`` ends a statement whose client is gone.
+- **The request's own deadline passes** (``myapp.db.request_timeout``, for
+  all of a request's database waits together). Nothing runs per wait: while a
+  request holds a connection, the connection is *armed* with the request's
+  deadline (two dictionary operations per checkout), and one ``Watchdog``
+  thread per process looks at the armed connections a few times a second. A
+  connection past its deadline with a statement still running gets that
+  statement cancelled on the server (psycopg's ``cancel_safe``): the waiting
+  thread receives ``QueryCanceled`` (503), the transaction rolls back and the
+  connection stays in the pool; nothing is left running on the server.
+  If the server does not even answer the cancel within ``grace`` (its host
+  hung, a network black hole), the connection's socket is shut down: the
+  waiting thread gets a disconnect, and that one connection, and only that
+  one, is discarded (``handle_error``: a disconnect does not recycle the
+  whole pool; the pooled connections the server really ended are found at
+  checkout, myapp.db.round_trips). ``connect_timeout`` bounds connecting.
 
 A request's deadline is set once, by ``request_deadline_tween`` when the first
-attempt starts, so replays (pyramid_retry) share it: the whole request's
-database time is bounded by ``myapp.db.request_timeout``, however many
-attempts it takes. Budget overruns are not retryable: a statement or lock
+attempt starts (myapp.edge places it over pyramid_tm), so replays
+(pyramid_retry) share it. Budget overruns are not retryable: a statement or lock
 timeout is not one of zope.sqlalchemy's transient errors (SQLSTATE class 40),
 and replaying a wait that used its whole budget would only use it again.
 
 How the server-side timeouts reach PostgreSQL (``myapp.db.timeouts_via``):
 
-- ``startup`` (default without PgBouncer): the libpq ``options`` startup parameter
-  (``-c statement_timeout=...``), set once per connection, free per request.
-- ``transaction`` (default with ``myapp.db_behind_pgbouncer``): one ``SELECT set_config(..., true)`` at the start of each
-  transaction (``SET LOCAL``). For PgBouncer in transaction mode, which rejects
-  the ``options`` startup parameter and would leak session-level SETs between
-  clients; it costs one statement per transaction. (Alternatively keep
-  ``startup`` off and set the timeouts on the database role:
-  ``ALTER ROLE myapp SET statement_timeout = '5s'``; see docs/operations.md.)
+- ``startup`` (default without PgBouncer): the libpq ``options`` startup
+  parameter (``-c statement_timeout=...``), set once per connection, free per
+  request.
+- ``transaction`` (default with ``myapp.db_behind_pgbouncer``): one
+  ``SELECT set_config(..., true)`` at the start of each transaction (``SET
+  LOCAL``). For PgBouncer in transaction mode, which rejects the ``options``
+  startup parameter and would leak session-level SETs between clients; it costs
+  one statement per transaction. (Alternatively keep ``startup`` off and set the
+  timeouts on the database role: ``ALTER ROLE myapp SET statement_timeout =
+  '5s'``; see docs/operations.md.)
 """
 
 import contextvars
+import dataclasses
+import logging
 import math
 import os
+import socket
+import threading
 import time
 
 import psycopg
-import psycopg.errors
-from psycopg.connection import _WAIT_INTERVAL
-from pyramid.exceptions import ConfigurationError
-from pyramid.settings import asbool
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
+
+log = logging.getLogger(__name__)
 
 #: The request's deadline (``time.monotonic()`` seconds), or None outside requests.
 _deadline = contextvars.ContextVar("myapp_db_deadline", default=None)
@@ -52,88 +67,151 @@ _deadline = contextvars.ContextVar("myapp_db_deadline", default=None)
 #: Where the first attempt stores the deadline, so replays keep it.
 DEADLINE_ENVIRON_KEY = "myapp.db_deadline"
 
-#: Defaults in seconds. Together they keep a request under 10 s end to end: its
-#: database waits end by the deadline (request_timeout after it entered the app),
-#: except a pool wait or a connection attempt begun before it, which may end up to
-#: 2 s later (pool_timeout; libpq's minimum connect_timeout).
-DEFAULTS = {
-    "connect_timeout": 2,
-    "statement_timeout": 5,
-    "lock_timeout": 2,
-    "idle_in_transaction_timeout": 10,
-    "request_timeout": 7,
-}
-MECHANISMS = ("startup", "transaction")
+#: Seconds between two looks of the watchdog at the armed connections: the
+#: precision of the deadline, at about twenty wake-ups a second per process.
+WATCHDOG_TICK = 0.05
 
-SERVER_SETTINGS = {
-    "statement_timeout": "statement_timeout",
-    "lock_timeout": "lock_timeout",
-    "idle_in_transaction_session_timeout": "idle_in_transaction_timeout",
-}
+#: Milliseconds between PostgreSQL's checks that a running statement's client
+#: is still connected (PostgreSQL 14+): a statement whose client left ends soon.
+CLIENT_CONNECTION_CHECK_MS = 1000
 
 
-def timeout_settings(settings, prefix="myapp.db."):
-    """The budgets (seconds, floats) and the mechanism named by ``settings``."""
-    budgets = {name: float(settings.get(prefix + name, default)) for name, default in DEFAULTS.items()}
-    # PgBouncer in transaction mode refuses the startup parameter: SET LOCAL there.
-    behind_pgbouncer = asbool(settings.get("myapp.db_behind_pgbouncer", False))
-    via = settings.get(prefix + "timeouts_via") or ("transaction" if behind_pgbouncer else "startup")
-    if via not in MECHANISMS:
-        raise ConfigurationError(f"{prefix}timeouts_via must be one of {MECHANISMS}, not {via!r}")
-    return budgets, via
+@dataclasses.dataclass(frozen=True)
+class Budgets:
+    """Seconds each wait may take, and how the server-side ones reach PostgreSQL."""
+
+    connect_timeout: float
+    statement_timeout: float
+    lock_timeout: float
+    idle_in_transaction_timeout: float
+    request_timeout: float
+    via: str  # "startup" or "transaction"
+
+    @classmethod
+    def from_settings(cls, settings):
+        """From the typed settings (myapp.settings.Settings)."""
+        via = settings.db_timeouts_via or (
+            "transaction" if settings.db_behind_pgbouncer else "startup"
+        )
+        return cls(
+            connect_timeout=settings.db_connect_timeout,
+            statement_timeout=settings.db_statement_timeout,
+            lock_timeout=settings.db_lock_timeout,
+            idle_in_transaction_timeout=settings.db_idle_in_transaction_timeout,
+            request_timeout=settings.db_request_timeout,
+            via=via,
+        )
+
+    def server_settings(self):
+        """PostgreSQL's setting name → value, for every server-side budget."""
+        return {
+            "statement_timeout": _milliseconds(self.statement_timeout),
+            "lock_timeout": _milliseconds(self.lock_timeout),
+            "idle_in_transaction_session_timeout": _milliseconds(self.idle_in_transaction_timeout),
+            "client_connection_check_interval": str(CLIENT_CONNECTION_CHECK_MS),
+        }
+
+    @property
+    def grace(self):
+        """Seconds a cancelled statement has to end before its socket is shut down."""
+        return min(1.0, self.request_timeout / 2)
 
 
 def _milliseconds(seconds):
     return str(max(1, round(seconds * 1000)))
 
 
-class DeadlineConnection(psycopg.Connection):
-    """A psycopg connection whose every wait on the server ends in time.
+class Watchdog:
+    """Cancels the statements still running at their connection's deadline.
 
-    ``wait_timeout`` bounds each wait; ``deadline`` (armed while a request has
-    the connection checked out) and the current request's deadline bound it
-    further. When the time is up the server is presumed unreachable: the
-    connection is closed, as psycopg itself does when a cancelled query does
-    not end, and the error is an OperationalError on a closed connection, which
-    SQLAlchemy treats as a disconnect (the pool discards the connection).
+    ``arm``/``disarm`` are all a request pays (at checkout and checkin); the
+    thread, started on first use in each process, does the rest.
     """
 
-    wait_timeout = None
-    deadline = None
+    def __init__(self, tick=WATCHDOG_TICK):
+        self.tick = tick
+        self.armed = {}  # psycopg connection -> (deadline, grace)
+        self.cancelling = {}  # psycopg connection -> (monotonic time sent, thread)
+        self._thread = None
+        self._starting = threading.Lock()
+        os.register_at_fork(after_in_child=self._forget_parent)
 
-    # psycopg 3.3's signature; its ``timeout`` raises ``_WaitTimeout``, as documented there.
-    def wait(self, gen, interval=_WAIT_INTERVAL, timeout=None):
-        limits = [t for t in (timeout, self.wait_timeout) if t is not None]
+    def arm(self, connection, deadline, grace):
+        self.armed[connection] = (deadline, grace)
+        if self._thread is None:
+            self._start()
+
+    def disarm(self, connection):
+        self.armed.pop(connection, None)
+        cancel = self.cancelling.pop(connection, None)
+        if cancel is not None:
+            # The cancel must not reach the server after another request took
+            # the connection: wait for it to have been delivered (or given up).
+            cancel[1].join()
+
+    def _start(self):
+        with self._starting:
+            if self._thread is None:
+                thread = threading.Thread(target=self._watch, name="myapp-db-watchdog", daemon=True)
+                thread.start()
+                self._thread = thread
+
+    def _forget_parent(self):
+        # A forked child has none of its parent's threads, and its own connections.
+        self.armed, self.cancelling = {}, {}
+        self._thread, self._starting = None, threading.Lock()
+
+    def _watch(self):
+        while True:
+            time.sleep(self.tick)
+            try:
+                self.look()
+            except Exception:  # never let the watchdog die
+                log.exception("database watchdog")
+
+    def look(self):
+        """Cancel what is overdue; shut down what ignored its cancel for ``grace``."""
         now = time.monotonic()
-        for deadline in (self.deadline, _deadline.get()):
-            if deadline is not None:
-                limits.append(deadline - now)
-        if not limits:
-            return super().wait(gen, interval=interval)
-        limit = min(limits)
-        try:
-            if limit <= 0:
-                raise psycopg.errors._WaitTimeout("the request's database budget is spent")
-            return super().wait(gen, interval=interval, timeout=limit)
-        except psycopg.errors._WaitTimeout:
-            self.pgconn.finish()
-            raise psycopg.OperationalError(
-                f"the database did not answer within {max(limit, 0):.1f} s"
-            ) from None
+        for connection, (deadline, grace) in list(self.armed.items()):
+            if deadline > now or connection.pgconn.transaction_status != TransactionStatus.ACTIVE:
+                continue  # in time, or not waiting for a statement
+            cancel = self.cancelling.get(connection)
+            if cancel is None:
+                thread = threading.Thread(target=_cancel, args=(connection, grace), daemon=True)
+                self.cancelling[connection] = (now, thread)
+                thread.start()
+            elif now - cancel[0] >= grace:
+                _shut_down(connection)
 
 
-def configure_postgresql(engine, budgets, via):
-    """Apply ``budgets`` to every connection of ``engine`` (a psycopg engine)."""
-    server_timeouts = {
-        name: _milliseconds(budgets[key]) for name, key in SERVER_SETTINGS.items()
-    }
-    wait_timeout = budgets["request_timeout"]
+def _cancel(connection, grace):
+    try:
+        connection.cancel_safe(timeout=grace)
+    except Exception as exc:  # the server did not take it: the watchdog shuts the socket
+        log.warning("cannot cancel a statement past its deadline: %s", exc)
+
+
+def _shut_down(connection):
+    """End the connection's socket under the waiting thread, which then sees a disconnect."""
+    try:
+        with socket.socket(fileno=os.dup(connection.pgconn.socket)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, psycopg.Error):
+        pass  # closed already
+
+
+WATCHDOG = Watchdog()
+
+
+def configure_postgresql(engine, budgets, watchdog=WATCHDOG):
+    """Apply ``budgets`` (a Budgets) to every connection of ``engine`` (psycopg)."""
+    server_settings = budgets.server_settings()
 
     @event.listens_for(engine, "do_connect")
     def _connect(dialect, conn_rec, cargs, cparams):
         # libpq takes whole seconds, at least 2; a URL's own value wins. Within
         # a request, connecting also stops at the request's deadline (+ < 2 s).
-        connect_timeout = budgets["connect_timeout"]
+        connect_timeout = budgets.connect_timeout
         deadline = _deadline.get()
         if deadline is not None:
             remaining = deadline - time.monotonic()
@@ -144,27 +222,36 @@ def configure_postgresql(engine, budgets, via):
         # Which process holds a connection, for pg_stat_activity (and the tests
         # that check no connection is shared by two server processes).
         cparams.setdefault("application_name", f"myapp pid {os.getpid()}")
-        if via == "startup":
-            options = " ".join(f"-c {name}={value}" for name, value in server_timeouts.items())
+        if budgets.via == "startup":
+            options = " ".join(f"-c {name}={value}" for name, value in server_settings.items())
             cparams["options"] = f"{cparams.get('options', '')} {options}".strip()
-        connection = DeadlineConnection.connect(*cargs, **cparams)
-        connection.wait_timeout = wait_timeout
-        return connection
+        return None  # the dialect connects, with these parameters
 
     @event.listens_for(engine, "checkout")
     def _arm(dbapi_connection, connection_record, connection_proxy):
-        # Held until checkin, so the rollback when the session closes (after
-        # the request's tweens returned) is bounded by the request's deadline too.
-        dbapi_connection.deadline = _deadline.get()
+        # Armed until checkin, so the rollback when the session closes (after
+        # the request's tweens returned) is bounded by the request's deadline
+        # too. Outside a request (a replica's health check) one request budget.
+        deadline = _deadline.get() or time.monotonic() + budgets.request_timeout
+        watchdog.arm(dbapi_connection, deadline, budgets.grace)
 
     @event.listens_for(engine, "checkin")
     def _disarm(dbapi_connection, connection_record):
         if dbapi_connection is not None:
-            dbapi_connection.deadline = None
+            watchdog.disarm(dbapi_connection)
 
-    if via == "transaction":
+    @event.listens_for(engine, "handle_error")
+    def _discard_only_this_connection(context):
+        # SQLAlchemy's default after a disconnect is to recycle every pooled
+        # connection. A deadline overrun (the socket shut down above) says
+        # nothing about the others, and a connection the server really ended
+        # is found at checkout: only this one goes.
+        if context.is_disconnect:
+            context.invalidate_pool_on_disconnect = False
+
+    if budgets.via == "transaction":
         set_locally = "SELECT " + ", ".join(
-            f"set_config('{name}', '{value}', true)" for name, value in server_timeouts.items()
+            f"set_config('{name}', '{value}', true)" for name, value in server_settings.items()
         )
 
         @event.listens_for(engine, "begin")
@@ -174,7 +261,7 @@ def configure_postgresql(engine, budgets, via):
 
 def request_deadline_tween_factory(handler, registry):
     """Give each request (all its attempts together) ``myapp.db.request_timeout``."""
-    budget = registry["db_request_timeout"]
+    budget = registry.app_settings.db_request_timeout
 
     def request_deadline_tween(request):
         deadline = request.environ.setdefault(DEADLINE_ENVIRON_KEY, time.monotonic() + budget)
@@ -185,10 +272,3 @@ def request_deadline_tween_factory(handler, registry):
             _deadline.reset(token)
 
     return request_deadline_tween
-
-
-def includeme(config):
-    """The budget of ``request_deadline_tween_factory`` (myapp.edge places that tween
-    over pyramid_tm's, so that commit and abort are bounded too)."""
-    limits, _via = timeout_settings(config.get_settings())
-    config.registry["db_request_timeout"] = limits["request_timeout"]

@@ -26,18 +26,15 @@ get its policies. ``build_engines`` makes the app's engines once, at start-up;
 ``registry["engines"]`` (an ``Engines``) is the one place they are kept.
 """
 
-from pyramid.settings import asbool
+import dataclasses
+
 from sqlalchemy import engine_from_config, event
 from sqlalchemy.engine import make_url
 
 from ..observability.metrics import watch_pool
-from . import budgets, pgbouncer, round_trips
-
-#: Seconds a SQLite writer waits for the write lock (``myapp.sqlite.busy_timeout``).
-DEFAULT_SQLITE_BUSY_TIMEOUT = 5
-
-#: Seconds the readiness check may take (connecting included: libpq's minimum is 2).
-DEFAULT_HEALTH_TIMEOUT = 2
+from ..settings import Settings
+from . import pgbouncer, round_trips
+from .budgets import Budgets, configure_postgresql
 
 ROLES = ("primary", "replica", "health", "script")
 
@@ -59,55 +56,78 @@ class Engines:
         yield self.health
 
 
-def build_engines(settings):
-    """Every engine the app's requests use, described by ``settings``."""
-    urls = (settings.get("myapp.replica_urls") or "").split()
-    replicas = {replica_name(url): build_engine(settings, "replica", url=url) for url in urls}
+def build_engines(raw, settings):
+    """Every engine the app's requests use: ``raw`` is the ini mapping (its
+    ``sqlalchemy.*`` keys go to SQLAlchemy), ``settings`` the typed Settings."""
+    replicas = {
+        replica_name(url): build_engine(raw, settings, "replica", url=url)
+        for url in settings.replica_urls
+    }
     return Engines(
-        primary=build_engine(settings, "primary"),
+        primary=build_engine(raw, settings, "primary"),
         replicas=replicas,
-        health=build_engine(settings, "health"),
+        health=build_engine(raw, settings, "health"),
     )
 
 
-def get_engine(settings, prefix="sqlalchemy."):
+def get_engine(raw, prefix="sqlalchemy."):
     """A script's Engine (and pool) described by the ``sqlalchemy.*`` settings.
 
     The cookiecutter's name: for migrations, scripts and tests, with no time
-    budget (a long statement is legitimate there).
+    budget (a long statement is legitimate there). Only the settings an
+    engine needs are read (a script has no JWT secret, for one).
     """
-    return build_engine(settings, "script", prefix=prefix)
+    return build_engine(raw, _engine_settings(raw), "script", prefix=prefix)
 
 
-def build_engine(settings, role, url=None, prefix="sqlalchemy."):
+def build_engine(raw, settings, role, url=None, prefix="sqlalchemy."):
     """An engine for ``role`` (see the module's docstring), every policy applied."""
     if role not in ROLES:
         raise ValueError(f"no engine role {role!r}: one of {ROLES}")
-    options = dict(settings)
+    options = dict(raw)
     if url is not None:
         options[prefix + "url"] = url
+    # engine_from_config passes this one on as given: "false" would be true.
+    options[prefix + "pool_pre_ping"] = settings.pool_pre_ping
     if role == "health":
         options.update(_health_pool(settings, prefix))
-    pre_ping = prefix + "pool_pre_ping"
-    if pre_ping in options:
-        # engine_from_config passes this one on as given: "false" would be true.
-        options[pre_ping] = asbool(options[pre_ping])
     engine = engine_from_config(options, prefix)
     if engine.dialect.name == "sqlite":
-        busy = float(settings.get("myapp.sqlite.busy_timeout", DEFAULT_SQLITE_BUSY_TIMEOUT))
-        _configure_sqlite(engine, busy_timeout_ms=round(busy * 1000))
+        _configure_sqlite(engine, busy_timeout_ms=round(settings.sqlite_busy_timeout * 1000))
     elif engine.dialect.driver == "psycopg":
         round_trips.install(engine)  # no ping, BEGIN with the first statement
         if role != "script":
-            limits, via = budgets.timeout_settings(settings)
+            budgets = Budgets.from_settings(settings)
             if role == "health":
-                limits.update(_health_budgets(settings))
-            budgets.configure_postgresql(engine, limits, via)
-        if asbool(settings.get("myapp.db_behind_pgbouncer", False)):
+                budgets = _health_budgets(budgets, settings.health_timeout)
+            configure_postgresql(engine, budgets)
+        if settings.db_behind_pgbouncer:
             pgbouncer.without_prepared_statements(engine)
-    if role in ("primary", "replica") and asbool(settings.get("myapp.observability", True)):
+    if role in ("primary", "replica") and settings.observability:
         watch_pool(engine, "primary" if role == "primary" else replica_name(options[prefix + "url"]))
     return engine
+
+
+#: What an engine reads from the settings, for a script that has only some of them.
+ENGINE_SETTINGS = ("pool_pre_ping", "sqlite_busy_timeout", "db_behind_pgbouncer")
+
+
+def _engine_settings(raw):
+    """The Settings an engine needs, parsed from ``raw`` by the settings table."""
+    values = {}
+    for field in dataclasses.fields(Settings):
+        value = raw.get(field.metadata["key"])
+        if field.name in ENGINE_SETTINGS and value not in (None, ""):
+            values[field.name] = field.metadata["parse"](value)
+    return _EngineSettings(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class _EngineSettings:
+    pool_pre_ping: bool = Settings.pool_pre_ping
+    sqlite_busy_timeout: float = Settings.sqlite_busy_timeout
+    db_behind_pgbouncer: bool = Settings.db_behind_pgbouncer
+    observability: bool = False  # a script's pool is nobody's metric
 
 
 def replica_name(url):
@@ -116,44 +136,27 @@ def replica_name(url):
     return f"{url.host}:{url.port or 5432}"
 
 
-def release_inherited_connections(registry):
-    """In a process forked from the one that built the app: forget the parent's pool.
-
-    A socket shared by two processes interleaves their protocol messages. The
-    pools are still empty when the server forks (nothing connects at start-up),
-    so this is a guarantee, not a repair: ``dispose(close=False)`` drops any
-    inherited connection without closing the parent's socket, and the child
-    opens its own on first use (SQLAlchemy's recipe for forked processes).
-    """
-    for engine in registry.get("engines", ()):
-        engine.dispose(close=False)
-
-
-def _health_timeout(settings):
-    return float(settings.get("myapp.health.timeout", DEFAULT_HEALTH_TIMEOUT))
-
-
 def _health_pool(settings, prefix):
     """One connection and one spare: neither an exhausted request pool nor a
     frozen database can make readiness wait longer than its own timeout."""
-    timeout = _health_timeout(settings)
     return {
         prefix + "pool_size": "1",
         prefix + "max_overflow": "1",
-        prefix + "pool_timeout": str(max(1, round(timeout / 2))),
+        prefix + "pool_timeout": str(max(1, round(settings.health_timeout / 2))),
         # The check is itself a ping; a failed one discards the connection.
-        prefix + "pool_pre_ping": "false",
+        prefix + "pool_pre_ping": False,
     }
 
 
-def _health_budgets(settings):
-    timeout = _health_timeout(settings)
-    return {
-        "connect_timeout": timeout,
-        "statement_timeout": timeout / 2,
-        "lock_timeout": timeout / 2,
-        "request_timeout": timeout,
-    }
+def _health_budgets(budgets, timeout):
+    """Readiness' budgets: all of it within ``myapp.health.timeout``."""
+    return dataclasses.replace(
+        budgets,
+        connect_timeout=timeout,
+        statement_timeout=timeout / 2,
+        lock_timeout=timeout / 2,
+        request_timeout=timeout,
+    )
 
 
 def _configure_sqlite(engine, busy_timeout_ms):

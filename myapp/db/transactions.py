@@ -104,7 +104,7 @@ def includeme(config):
     settings["tm.commit_veto"] = commit_veto
     # Reading the user during commit has caused DetachedInstanceErrors.
     settings["tm.annotate_user"] = False
-    settings.setdefault("retry.attempts", 3)
+    settings["retry.attempts"] = config.registry.app_settings.retry_attempts
     config.include("pyramid_tm")
     config.include("pyramid_retry")
     config.add_subscriber(log_replay, pyramid_retry.IBeforeRetry)

@@ -72,16 +72,16 @@ def test_each_mechanism_sets_the_server_side_budgets(make_app, postgresql_only, 
                      "idle_in_transaction_session_timeout": "9s"}
 
 
-@pytest.mark.parametrize("overrun, settings, budget, same_connection_after", [
+@pytest.mark.parametrize("overrun, settings, budget", [
     # PostgreSQL's own budget: the query is cancelled, the connection rolled back and reused.
-    ("statement", {"myapp.db.statement_timeout": "0.3"}, 0.3, True),
-    # The server-side budget is too long to fire: only the client-side deadline can, as
-    # when the server does not answer at all; the connection is closed and replaced.
-    ("client-side", {"myapp.db.statement_timeout": "30", "myapp.db.request_timeout": "0.5"},
-     0.5, False),
+    ("statement", {"myapp.db.statement_timeout": "0.3"}, 0.3),
+    # The server-side budget is too long to fire: the request's deadline does, and the
+    # statement is cancelled on the server; the connection is rolled back and reused too.
+    ("request deadline", {"myapp.db.statement_timeout": "30", "myapp.db.request_timeout": "0.5"},
+     0.5),
 ])
 def test_a_wait_over_budget_answers_503_once_and_the_pool_stays_usable(
-    make_app, postgresql_only, overrun, settings, budget, same_connection_after
+    make_app, postgresql_only, overrun, settings, budget
 ):
     app = make_app(includes=[budget_views], **{"sqlalchemy.pool_size": "1", **settings})
     client = webtest.TestApp(app)  # test-only views: not in the OpenAPI document
@@ -94,8 +94,46 @@ def test_a_wait_over_budget_answers_503_once_and_the_pool_stays_usable(
     assert_budget_overrun(response)
     assert elapsed < GENEROUS * budget + 1
     assert attempts == [0], "a budget overrun is not replayed"
-    assert (backend_after == backend_before) == same_connection_after
+    assert backend_after == backend_before, "the same connection, clean"
     assert app_engine(app).pool.checkedout() == 0
+
+
+def running_sleeps(db_engine):
+    """Statements still running ``pg_sleep`` on the server, but this very query."""
+    with db_engine.connect() as connection:
+        return connection.scalar(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+            "AND query LIKE 'SELECT pg_sleep%' AND pid <> pg_backend_pid()"))
+
+
+def pooled_backends(engine, count):
+    """The server process ids of ``count`` connections taken from the pool at once."""
+    connections = [engine.connect() for _ in range(count)]
+    try:
+        return {c.scalar(sa.text("SELECT pg_backend_pid()")) for c in connections}
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+def test_a_deadline_overrun_cancels_its_statement_and_leaves_the_other_connections(
+    make_app, postgresql_only, db_engine
+):
+    """The deadline cancels the statement on the server; no connection is recycled."""
+    app = make_app(includes=[budget_views], **{
+        "sqlalchemy.pool_size": "3", "myapp.db.statement_timeout": "30",
+        "myapp.db.request_timeout": "0.5"})
+    engine = app_engine(app)
+    before = pooled_backends(engine, 3)
+    response, elapsed = timed(lambda: webtest.TestApp(app).get("/_test/sleep?s=20", status=503))
+    still_running = running_sleeps(db_engine)
+    after = pooled_backends(engine, 3)
+    print(f"overrun: 503 after {elapsed:.2f} s, {still_running} statement(s) left running, "
+          f"backends {sorted(before)} -> {sorted(after)}")
+    assert_budget_overrun(response)
+    assert elapsed < GENEROUS * 0.5 + 2
+    assert still_running == 0, "the abandoned statement still runs on the server"
+    assert after == before, "the pool's connections were recycled"
 
 
 def test_a_locked_table_answers_503_within_the_lock_budget_and_nothing_is_written(

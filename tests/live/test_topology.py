@@ -122,6 +122,17 @@ def standby_name(standby):
     return f"127.0.0.1:{standby.port}"
 
 
+#: production.ini's replica_check_interval_seconds: each process learns a standby's
+#: progress from a check at most this old (requests never probe a replica).
+CHECK_INTERVAL = 1
+
+
+def app_knows_replayed(primary, standby):
+    """Wait until the standby has replayed everything, and every app process has seen it."""
+    replayed_up_to_primary(primary, standby)
+    time.sleep(2.5 * CHECK_INTERVAL)
+
+
 def read_until_served_by(server, database, token=None, timeout=20):
     """Read (every answer 200) until ``database`` serves a read or ``timeout`` passes;
     the database that served the last read."""
@@ -151,7 +162,7 @@ def test_reads_are_served_by_the_standby_and_writes_by_the_primary(servers, app)
     slug = publish(app, token, "Replicated")
     assert primary.psql(f"SELECT title FROM articles WHERE slug = '{slug}'", DATABASE) == "Replicated"
 
-    replayed_up_to_primary(primary, standby)
+    app_knows_replayed(primary, standby)
     status, page, database = call(app, "GET", "/api/articles?limit=20")
     assert (status, database) == (200, standby_name(standby))
     assert slug in [article["slug"] for article in page["articles"]]
@@ -170,7 +181,7 @@ def test_with_replay_paused_a_writer_reads_its_write_while_others_may_read_the_s
     primary, standby, _ = servers
     writer = sign_up(app, "paused_writer")
     reader = sign_up(app, "paused_reader")
-    replayed_up_to_primary(primary, standby)
+    app_knows_replayed(primary, standby)
     behind = {"replica": standby_name(standby), "reason": "behind_client"}
     fallbacks = metric(app, "myapp_replica_fallbacks_total", **behind)
     standby.psql("SELECT pg_wal_replay_pause()")
@@ -191,7 +202,7 @@ def test_with_replay_paused_a_writer_reads_its_write_while_others_may_read_the_s
 def test_a_stopped_standby_costs_no_error_and_is_used_again_when_back(servers, app):
     primary, standby, _ = servers
     token = sign_up(app, "outage_reader")
-    replayed_up_to_primary(primary, standby)
+    app_knows_replayed(primary, standby)
     assert call(app, "GET", "/api/articles", token)[2] == standby_name(standby)
 
     standby.stop()
@@ -251,7 +262,7 @@ def test_without_redis_signed_in_reads_use_the_primary_and_nothing_fails(servers
     environ["MYAPP_REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     with AppServer("production.ini", environ=environ) as server:
         token = sign_up(server, "no_redis")
-        replayed_up_to_primary(primary, standby)
+        app_knows_replayed(primary, standby)
         assert call(server, "GET", "/api/user", token)[::2] == (200, "primary")
         assert call(server, "GET", "/api/articles")[::2] == (200, standby_name(standby))
         assert "cannot record write positions in Redis" in server.output()
@@ -264,7 +275,7 @@ def test_a_standby_lagging_past_the_bound_is_skipped_until_it_catches_up(servers
     lagging = {"replica": standby_name(standby), "reason": "lagging"}
     with AppServer("production.ini", environ=environ) as server:
         token = sign_up(server, "lag_writer")
-        replayed_up_to_primary(primary, standby)
+        app_knows_replayed(primary, standby)
         assert call(server, "GET", "/api/articles")[::2] == (200, standby_name(standby))
         standby.psql("SELECT pg_wal_replay_pause()")
         try:

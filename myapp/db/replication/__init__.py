@@ -18,10 +18,12 @@
   request is replayed (pyramid_retry), so the client sees no error.
 
 Cost on the hot path with replicas: a read with a token asks Redis once
-(about 0.1 ms on the same host); anonymous reads ask nothing. Each process
-checks each replica about once per ``myapp.replica_check_interval_seconds``,
-and again when a user's recorded position is past the last answer. A
-committed write asks the primary for its WAL position and stores it in
+(about 0.1 ms on the same host); anonymous reads ask nothing. No request
+asks a replica how it is: a thread of each process checks each replica once
+per ``myapp.replica_check_interval_seconds`` (myapp.db.replication.replicas),
+and a read whose user's recorded position is past a replica's last answer
+reads elsewhere (for about one interval after a write, usually the primary).
+A committed write asks the primary for its WAL position and stores it in
 Redis: two round trips after the commit. Without replicas none of this runs.
 """
 
@@ -54,6 +56,11 @@ class ReadRouter:
         self.positions = positions
         self._rotation = itertools.count()
 
+    def start(self):
+        """Start checking the replicas from this process (see Replica.watch)."""
+        for replica in self.replicas:
+            replica.start()
+
     def read_bind(self, request):
         """The engine for a safe-method request; ``request.served_by`` names it."""
         request.served_by = PRIMARY
@@ -69,10 +76,8 @@ class ReadRouter:
         # Start from the next replica each time: the reads spread over all of them.
         start = next(self._rotation) % len(self.replicas)
         for replica in self.replicas[start:] + self.replicas[:start]:
+            # The last check's answer, never a probe: a replica costs a request nothing.
             reason = self.unfit(replica.current(), required)
-            if reason == "behind_client":
-                # The last check may be up to an interval old: ask again, once.
-                reason = self.unfit(replica.check(), required)
             if reason is None:
                 request.served_by = replica.name
                 return replica.read_bind
@@ -112,20 +117,14 @@ def read_only(engine):
     return engine.execution_options(postgresql_readonly=True)
 
 
-def setting(settings, name, default, convert=str):
-    """``settings[name]`` converted, or ``default`` when absent or empty (an unset env-optional)."""
-    value = settings.get(name)
-    return default if value in (None, "") else convert(value)
-
-
 def make_replica(settings, name, engine):
     """A Replica of ``engine`` (built by myapp.db.engines with the primary's settings)."""
     replica = Replica(
         name,
         engine,
         read_only(engine),
-        check_interval=setting(settings, "myapp.replica_check_interval_seconds", 1.0, float),
-        max_lag=setting(settings, "myapp.replica_max_lag_seconds", 30.0, float),
+        check_interval=settings.replica_check_interval_seconds,
+        max_lag=settings.replica_max_lag_seconds,
     )
 
     @event.listens_for(engine, "handle_error")
@@ -151,19 +150,19 @@ def _remember_written_users(dbsession, flush_context):
 
 def includeme(config):
     """``registry["dbsession_read_bind"]`` for myapp.db, on the replicas' engines."""
-    settings = config.get_settings()
     registry = config.registry
+    settings = registry.app_settings
     factory = registry["dbsession_factory"]
     engines = registry["engines"]
     replicas = [make_replica(settings, name, engine) for name, engine in engines.replicas.items()]
     positions = None
     if replicas:
-        max_lag = setting(settings, "myapp.replica_max_lag_seconds", 30.0, float)
         positions = WritePositions(
-            setting(settings, "myapp.write_positions_redis_url", "redis://127.0.0.1:6379/0"),
-            namespace=setting(settings, "myapp.write_positions_namespace", "myapp"),
+            settings.write_positions_redis_url,
+            namespace=settings.write_positions_namespace,
             # Past the lag bound every usable replica has the write anyway.
-            ttl=setting(settings, "myapp.write_positions_ttl_seconds", max(60, 2 * max_lag), int),
+            ttl=settings.write_positions_ttl_seconds
+            or max(60, 2 * settings.replica_max_lag_seconds),
         )
     router = ReadRouter(engines.primary, replicas, positions)
     registry["read_router"] = router

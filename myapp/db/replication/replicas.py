@@ -1,13 +1,17 @@
 """One read replica: is it up, how far behind is it, how far has it replayed.
 
-The answer is cached per process for ``check_interval`` seconds, so a busy
-process asks each replica about once a second rather than on every request.
-Only one thread asks at a time; the others use the last answer meanwhile.
-A replica that did not answer is "down" until the next check; a replica that
-answers again is used again from then on.
+Requests never ask a replica how it is: they read the last answer. A thread
+of each process (``watch``, started when the server process starts serving,
+myapp.db.process_started, or else on the first read) asks each replica every
+``check_interval`` seconds, so a replica that
+does not answer at all (a black hole: up to ``connect_timeout`` per check)
+delays nothing but its own next check. A replica that did not answer is
+"down" until a check gets an answer; a replica that answers again is used
+again from then on. Until its first answer a replica is not used.
 """
 
 import logging
+import os
 import threading
 import time
 
@@ -58,17 +62,38 @@ class Replica:
         self.available = False
         self.replay_lsn = 0
         self.lag = None
-        self._checking = threading.Lock()
+        self.watcher = None  # this process' checking thread, once started
+        self._starting = threading.Lock()
+        os.register_at_fork(after_in_child=self._forget_parent)
 
     def current(self):
-        """This replica's state, checked again when the last check is too old."""
-        if time.monotonic() - self.checked_at >= self.check_interval:
-            if self._checking.acquire(blocking=False):
-                try:
-                    self.check()
-                finally:
-                    self._checking.release()
+        """This replica's last known state (the checking thread keeps it current)."""
+        if self.watcher is None:
+            self.start()
         return self
+
+    def start(self):
+        """Start this process' checking thread (once; again in a forked child)."""
+        with self._starting:
+            if self.watcher is None:
+                self.watcher = threading.Thread(
+                    target=self.watch, name=f"myapp-replica-{self.name}", daemon=True
+                )
+                self.watcher.start()
+
+    def _forget_parent(self):
+        # A forked child has none of its parent's threads: it starts its own.
+        self.watcher, self._starting = None, threading.Lock()
+
+    def watch(self):
+        """Check this replica every ``check_interval`` seconds, for ever."""
+        while True:
+            started = time.monotonic()
+            try:
+                self.check()
+            except Exception:  # never let the watcher die
+                log.exception("checking replica %s", self.name)
+            time.sleep(max(0.0, self.check_interval - (time.monotonic() - started)))
 
     def check(self):
         """Ask the replica now (one round trip); mark it down when it does not answer."""
