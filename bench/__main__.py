@@ -225,7 +225,7 @@ def main(argv=None):
     if threads is None and args.compare and args.compare.startswith("threads="):
         threads = int(args.compare.split("=", 1)[1].split(",")[0])
     counts = production_counts(ROOT, args.workers, threads)
-    settings = {"shared_preload_libraries": "'pg_stat_statements'", "max_connections": "300"}
+    settings = {"shared_preload_libraries": "'pg_stat_statements'", "max_connections": "600"}
     try:
         with PostgresCluster(name="bench", settings=settings) as cluster:
             results, session = run(cluster, args, scenarios, apps, baselines, counts)
