@@ -127,6 +127,17 @@ def _called_from(stats, predicate, caller_suffix):
     return total
 
 
+def _view(stats):
+    """The views' cumulative seconds: functions of myapp's views.py modules, in their calls
+    from anything but another views.py function (a helper the view calls is the view's)."""
+    total = 0.0
+    for (filename, _, function), value in stats.items():
+        if "/myapp/" in filename and filename.endswith("views.py"):
+            total += sum(edge[3] for caller, edge in value[4].items()
+                         if not ("/myapp/" in caller[0] and caller[0].endswith("views.py")))
+    return total
+
+
 def _orm_execute(filename, function):
     """Session._execute_internal: every ORM execute, scalars, get goes through it."""
     return function == "_execute_internal" and filename.endswith("orm/session.py")
@@ -167,7 +178,7 @@ def layers(whole, labels, requests):
     per = 1e6 / requests
     cum = [_cum(whole, lambda f, fn, label=label: fn == label) for _, label in labels]
     total = _cum(whole, lambda f, fn: fn == "__call__" and f.endswith("pyramid/router.py"))
-    view = _called_from(whole, lambda f, fn: "/myapp/" in f, "pyramid/viewderivers.py")
+    view = _view(whole)
     sql = _cum(whole, _orm_execute)
     observability = _cum(whole, lambda f, fn: fn == "finish" and "/myapp/observability/" in f)
     fetch = _cum(whole, lambda f, fn: fn in ("all", "first", "one", "scalar", "scalar_one", "one_or_none",
@@ -197,13 +208,15 @@ def layers(whole, labels, requests):
             rows.append((f"tween {name}", own))
     router = cum[-1]
     rows += [
-        ("router: routing, view lookup, view derivers (security included)", (router - view - render) * per),
-        ("view: its own Python (parse, shape rows into dicts)", (view - sql - fetch) * per),
-        ("SQL build and send: SQLAlchemy's ORM execute (checkout, cached compile, parameters, result set-up)",
+        ("routing, view derivers and views, their Python (security, idempotency keys, ETags,"
+         " parsing, shaping rows)", (router - render - sql - fetch) * per),
+        ("SQL build and send, every statement (the identity's, idempotency keys', the view's):"
+         " SQLAlchemy's ORM execute (checkout, cached compile, parameters, result set-up)",
          (sql - sql_wait) * per),
         ("SQL execute: waiting for the server (BEGIN pipelined with the statements)", sql_wait * per),
         ("SQL fetch: rows into Python (Result.all/first/...)", fetch * per),
         ("rendering: RendererHelper.render_to_response", render * per),
+        ("(included above: the view functions themselves, their SQL included)", -view * per),
         ("(included above: myapp's wait override's own Python, every wait)", -override * per),
         ("(included above: myapp's BEGIN hook (round_trips.py), its wait included)", -begin_hook * per),
     ]
