@@ -30,9 +30,16 @@ ARTICLE_COLUMNS = f"""
     (SELECT count(*) FROM favorites f WHERE f.article_id = a.id),
     u.username, u.bio, u.image"""
 
-PAGE = f"""SELECT {ARTICLE_COLUMNS}, count(*) OVER ()
-    FROM articles a JOIN users u ON u.id = a.author_id
-    ORDER BY a.created_at DESC, a.id DESC LIMIT %s OFFSET %s"""
+# The page first, then its columns: the correlated subqueries (tags, favorites)
+# run for the page's rows only, and the total is counted apart (a window
+# count over the join would compute every article's columns). An empty page
+# is one row of NULLs carrying the total.
+PAGE = f"""SELECT {ARTICLE_COLUMNS}, t.total
+    FROM (SELECT count(*) AS total FROM articles) t
+    LEFT JOIN LATERAL (SELECT * FROM articles ORDER BY created_at DESC, id DESC
+                       LIMIT %s OFFSET %s) a ON true
+    LEFT JOIN users u ON u.id = a.author_id
+    ORDER BY a.created_at DESC, a.id DESC"""
 
 ONE = f"""SELECT {ARTICLE_COLUMNS}, a.body
     FROM articles a JOIN users u ON u.id = a.author_id WHERE a.slug = %s"""
@@ -74,7 +81,7 @@ def page(execute, query):
     limit = int(params.get("limit", ["20"])[-1])
     offset = int(params.get("offset", ["0"])[-1])
     rows = execute(PAGE, (limit, offset))
-    return 200, {"articles": [_article(row) for row in rows], "articlesCount": rows[0][10] if rows else 0}
+    return 200, {"articles": [_article(row) for row in rows if row[0] is not None], "articlesCount": rows[0][10]}
 
 
 def one_article(execute, slug):
