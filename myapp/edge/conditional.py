@@ -36,6 +36,7 @@ import re
 
 from pyramid.response import FileResponse
 
+from ..db import SAFE_METHODS
 from .errors import error
 
 #: Where a view leaves the content digest of its answer for the tween.
@@ -50,8 +51,6 @@ ENTITY_TAG = r'(W/)?"([!#-~]*)"'
 #: The OpenAPI document gives clients this very pattern.
 ENTITY_TAGS = re.compile(rf'\*|({ENTITY_TAG}( ?, ?{ENTITY_TAG})*)?')
 
-#: The methods whose 200 answers are tagged and revalidated with If-None-Match.
-SAFE_READS = ("GET", "HEAD")
 
 
 def _digest(parts, length):
@@ -133,7 +132,7 @@ def conditional_view(view, info):
         if isinstance(response, FileResponse):
             return response
         version = request.environ.get(CONTENT_VERSION)
-        read = request.method in SAFE_READS
+        read = request.method in SAFE_METHODS  # a 200 to a read is tagged
         tagged = (response.status_int == 200 and read) or (
             version is not None and 200 <= response.status_int < 300
         )
