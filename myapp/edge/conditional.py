@@ -122,7 +122,8 @@ def conditional_view(view, info):
     ``If-None-Match`` with its ``ETag`` (weak comparison) when it is served and
     sends the 304 itself, with every header but the body's. Static assets
     (Pyramid's FileResponse) are left alone: they are not hashed, and WebOb
-    revalidates them by ``Last-Modified`` already.
+    revalidates them by ``Last-Modified`` already. The tag itself is ours, not
+    WebOb's ``md5_etag``: its content part is what ``If-Match`` compares.
     """
     if info.exception_only:
         return view
