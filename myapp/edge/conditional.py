@@ -143,6 +143,10 @@ def conditional_view(view, info):
         if read:
             parse_tags(request, "If-None-Match")  # a malformed one is 400
             response.conditional_response = True
+            if response.etag in request.if_none_match:
+                # WebOb sends the 304 without the body; the status is set here
+                # too, so the access log and the metrics see the 304.
+                response.status_int = 304
             # Answers are whole: RFC 9110 (14.2) lets a server ignore Range,
             # and WebOb would answer a bad one in plain text.
             request.environ.pop("HTTP_RANGE", None)

@@ -2,6 +2,7 @@
 
 import pytest
 import webtest
+from prometheus_client import REGISTRY
 
 from ..helpers import add_comment, alice, bob, create_article, db_snapshot, favorite, follow  # noqa: F401
 
@@ -213,3 +214,16 @@ def test_a_range_request_gets_the_whole_answer(testapp):
     answer = testapp.get("/api/tags", headers={"Range": "bytes=0-3"}, status=200)
     assert answer.json == {"tags": []}
     testapp.get("/api/tags", headers={"Range": "bytes=999-"}, status=200)
+
+
+def test_a_304_is_counted_as_a_304(testapp):
+    """WebOb sends the 304; the metrics and the access log see that status, not the 200."""
+    labels = {"route": "tags", "status_class": "3xx"}
+
+    def count():
+        return REGISTRY.get_sample_value("myapp_http_request_duration_seconds_count", labels) or 0
+
+    before = count()
+    tag = testapp.get("/api/tags").headers["ETag"]
+    testapp.get("/api/tags", headers={"If-None-Match": tag}, status=304)
+    assert count() == before + 1
