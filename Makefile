@@ -1,7 +1,8 @@
 # Two commands on a fresh machine with Python 3.11+ (`make help` lists every target):
 #   make serve   install into .venv, migrate the SQLite database, serve on :6543
 #   make test    install into .venv and run the whole test suite
-# PostgreSQL tests run when MYAPP_TEST_DATABASE_URL is set (see docs/testing.md).
+# PostgreSQL tests run on a private cluster where initdb is installed, or on the
+# server of MYAPP_TEST_DATABASE_URL when it is set (see docs/testing.md).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -50,7 +51,7 @@ demo: install ## migrate, then load the demo data set (skipped when it is there)
 serve: db ## serve INI on http://localhost:6543, restarting on code changes
 	$(BIN)/pserve --reload $(INI)
 
-test: install ## the whole pytest suite (PostgreSQL too when MYAPP_TEST_DATABASE_URL is set)
+test: install ## the whole pytest suite, SQLite and PostgreSQL (a private cluster, or MYAPP_TEST_DATABASE_URL)
 	$(BIN)/pytest
 
 # Against pserve on fresh SQLite and PostgreSQL (MYAPP_TEST_DATABASE_URL) databases.

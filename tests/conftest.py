@@ -1,16 +1,21 @@
 """Fixtures: every test runs once on SQLite and once on PostgreSQL.
 
 SQLite is a file in a temporary folder (``:memory:`` would give each thread
-its own database). PostgreSQL is reached through ``MYAPP_TEST_DATABASE_URL``
-(e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``): a database
-of its own is created for the run and dropped afterwards. Without the
-variable the PostgreSQL half is skipped; with it, an unreachable server is an
-error, never a skip.
+its own database). PostgreSQL: a database of its own is created for the run,
+and dropped afterwards, on
 
-A run without the variable leaves the PostgreSQL half out entirely
-(deselected, so pytest's own count says how many) and says so in one line at
-the end, instead of a screen of skips. With ``MYAPP_REQUIRE_LIVE=1`` (CI) a
-missing variable fails every PostgreSQL test instead.
+- the server of ``MYAPP_TEST_DATABASE_URL`` when it is set (e.g.
+  ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``; CI sets it); an
+  unreachable server is then an error, never a skip;
+- otherwise a private cluster started for the run wherever PostgreSQL's
+  server programs (``initdb``) are installed (tests/live/cluster.py), started
+  the first time a PostgreSQL test needs it and torn down at the end. A few
+  seconds: initdb and a start, with fsync off.
+
+With neither, the PostgreSQL half is left out entirely (deselected, so
+pytest's own count says how many) and the run says so in one line at the end,
+instead of a screen of skips. With ``MYAPP_REQUIRE_LIVE=1`` (CI) that fails
+every PostgreSQL test instead.
 
 Requests commit for real: each test gets a new app (a new engine and pool) and
 afterwards every table is emptied through a separate connection.
@@ -30,7 +35,7 @@ from myapp.models import import_all_models
 from myapp.scripts.initialize_db import upgrade_to_head
 
 from .contract import ContractTestApp
-from .live.cluster import require
+from .live.cluster import PostgresCluster, require, server_bindir
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -69,14 +74,20 @@ def migrate(url):
     upgrade_to_head({"sqlalchemy.url": url}, DEVELOPMENT_INI)
 
 
-#: How many PostgreSQL tests a run without MYAPP_TEST_DATABASE_URL left out.
+#: How many PostgreSQL tests a run with no server to use left out.
 POSTGRESQL_LEFT_OUT = pytest.StashKey[int]()
+#: The private cluster's URL, when the run started one.
+PRIVATE_CLUSTER = pytest.StashKey[str]()
 POSTGRESQL_EXAMPLE = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Without a PostgreSQL server to use, deselect the tests that need one."""
-    if os.environ.get("MYAPP_TEST_DATABASE_URL") or os.environ.get("MYAPP_REQUIRE_LIVE") == "1":
+    """With no PostgreSQL server to use or start, deselect the tests that need one."""
+    if (
+        os.environ.get("MYAPP_TEST_DATABASE_URL")
+        or server_bindir() is not None
+        or os.environ.get("MYAPP_REQUIRE_LIVE") == "1"
+    ):
         return
     kept, left_out = [], []
     for item in items:
@@ -92,15 +103,33 @@ def pytest_terminal_summary(terminalreporter, config):
     left_out = config.stash.get(POSTGRESQL_LEFT_OUT, 0)
     if left_out:
         terminalreporter.write_line(
-            f"PostgreSQL half not run ({left_out} tests deselected): set "
-            f"MYAPP_TEST_DATABASE_URL={POSTGRESQL_EXAMPLE} (a server where the tests "
-            "may create databases) to run it."
+            f"PostgreSQL half not run ({left_out} tests deselected): install PostgreSQL's "
+            f"server programs (initdb) or set MYAPP_TEST_DATABASE_URL={POSTGRESQL_EXAMPLE} "
+            "(a server where the tests may create databases) to run it."
+        )
+    private = config.stash.get(PRIVATE_CLUSTER, None)
+    if private:
+        terminalreporter.write_line(
+            f"PostgreSQL half ran on a private cluster started for this run ({private}); "
+            "set MYAPP_TEST_DATABASE_URL to use an existing server instead."
         )
 
 
-def _postgres_database():
-    base = os.environ.get("MYAPP_TEST_DATABASE_URL")
-    require(base, "PostgreSQL tests need MYAPP_TEST_DATABASE_URL")
+@pytest.fixture(scope="session")
+def postgresql_server(request):
+    """The URL of the server where the PostgreSQL half creates its database."""
+    url = os.environ.get("MYAPP_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    require(server_bindir(), "PostgreSQL tests need MYAPP_TEST_DATABASE_URL or PostgreSQL's "
+            "server programs (initdb)")
+    with PostgresCluster("tests") as cluster:
+        request.config.stash[PRIVATE_CLUSTER] = cluster.url()
+        yield cluster.url()
+
+
+def _postgres_database(base):
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     name = f"myapp_test_{uuid.uuid4().hex[:12]}"
     try:
@@ -108,7 +137,7 @@ def _postgres_database():
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     except sa.exc.OperationalError as exc:
         admin.dispose()
-        pytest.fail(f"PostgreSQL at MYAPP_TEST_DATABASE_URL is not reachable: {exc}")
+        pytest.fail(f"PostgreSQL at {make_url(base)!r} is not reachable: {exc}")
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
 
     def drop():
@@ -126,7 +155,8 @@ def database_url(request, tmp_path_factory):
         path = tmp_path_factory.mktemp("sqlite") / "test.sqlite"
         url, drop = f"sqlite:///{path}", lambda: None
     else:
-        url, drop = _postgres_database()
+        # Looked up here, not as an argument: a SQLite-only run starts no cluster.
+        url, drop = _postgres_database(request.getfixturevalue("postgresql_server"))
     migrate(url)
     yield url
     drop()
