@@ -40,7 +40,7 @@ def test_downgrade_to_base_and_upgrade_again(db_engine):
         alembic.command.upgrade(config, "head")
 
 
-BEFORE_IDENTITY_KEYS = "982b3f7b1d1b"
+BEFORE_LOOKUP_KEYS = "982b3f7b1d1b"
 
 
 def test_the_case_folding_upgrade_stops_and_names_users_that_would_collide(db_engine):
@@ -54,7 +54,7 @@ def test_the_case_folding_upgrade_stops_and_names_users_that_would_collide(db_en
             (4, "dave", "c@X.IO"), (5, "erin", "erin@x.io")]
     with db_engine.begin() as connection:
         config.attributes["connection"] = connection
-        alembic.command.downgrade(config, BEFORE_IDENTITY_KEYS)
+        alembic.command.downgrade(config, BEFORE_LOOKUP_KEYS)
         connection.execute(users.insert(), [
             {"id": i, "username": u, "email": e, "password_hash": "x", "created_at": now,
              "updated_at": now} for i, u, e in rows])
@@ -68,7 +68,7 @@ def test_the_case_folding_upgrade_stops_and_names_users_that_would_collide(db_en
         assert "email 'c@x.io': user 3 'C@x.io', user 4 'c@X.IO'" in message
         assert "erin" not in message
         context = MigrationContext.configure(connection)
-        assert context.get_current_heads() == (BEFORE_IDENTITY_KEYS,)
+        assert context.get_current_heads() == (BEFORE_LOOKUP_KEYS,)
         assert "username_key" not in {c["name"] for c in sa.inspect(connection).get_columns("users")}
 
         connection.execute(users.delete().where(users.c.id.in_([2, 4])))

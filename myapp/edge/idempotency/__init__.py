@@ -11,7 +11,7 @@ Whose key it is (its scope):
 
 - a signed-in user's keys are theirs (``user:<id>``): the same key with
   another body answers 422, as the draft says;
-- an anonymous request (registration) has no identity to scope to, so its key
+- an anonymous request (registration) has no user to scope to, so its key
   is scoped by the fingerprint itself (``anonymous:<digest>``): only the very
   same body reaches the stored answer. Nobody can block someone else's
   registration by using their key first, nor learn from a 422 that a key was
