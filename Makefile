@@ -12,7 +12,7 @@ INI    ?= development.ini
 LOCK   := requirements.lock
 UV_VERSION := 0.13.9
 
-.PHONY: help install lock db demo serve test conformance fuzz live-checks bench profile clean
+.PHONY: help install lock db demo serve test conformance fuzz live-checks bench bench-scale profile clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
@@ -72,6 +72,12 @@ bench: install ## this tree as production serves it, against main before issue 1
 # PROFILE_ARGS, e.g. PROFILE_ARGS="--scenarios f --requests 3000" (see `python -m bench.profile --help`).
 profile: install ## where one request's time goes, layer by layer (cProfile, production.ini, private cluster)
 	$(BIN)/python -m bench.profile $(PROFILE_ARGS)
+
+# SIZE: 10k, 100k, 1M or 10M, or several with commas (growth factor: last / first).
+SIZE ?= 10k,100k
+bench-scale: install ## seed SIZE articles with SQL on a private cluster, check answers, time every endpoint
+	bash scripts/install-wrk.sh
+	$(BIN)/python -m bench.scale --sizes $(SIZE) $(BENCH_SCALE_ARGS)
 
 clean: ## remove .venv and the development database
 	rm -rf $(VENV) *.egg-info myapp.sqlite myapp.sqlite-wal myapp.sqlite-shm

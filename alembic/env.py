@@ -22,6 +22,10 @@ def run_migrations(connection):
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # A connection handed over inside a transaction (the tests) keeps it; otherwise
+        # each revision commits on its own, so that a revision may run long online
+        # work in batches of its own transactions (the counters' backfill).
+        transaction_per_migration=not connection.in_transaction(),
     )
     with context.begin_transaction():
         context.run_migrations()

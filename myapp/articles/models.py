@@ -1,10 +1,9 @@
 import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..models import Base, Timestamped, utcnow
-from ..users.models import User
 
 
 class Article(Timestamped, Base):
@@ -18,14 +17,9 @@ class Article(Timestamped, Base):
     body: Mapped[str] = mapped_column(Text)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
-    author: Mapped[User] = relationship(lazy="raise")
     tags: Mapped[list["ArticleTag"]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="raise", order_by="ArticleTag.name"
     )
-
-    @property
-    def tag_list(self):
-        return sorted(tag.name for tag in self.tags)
 
 
 class ArticleTag(Base):
@@ -48,3 +42,23 @@ class Favorite(Base):
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Counter(Base):
+    """One slot of a maintained count (myapp.articles.counters): the count is the sum of its slots."""
+
+    __tablename__ = "counters"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class CounterBackfill(Base):
+    """One row while the counters are being filled: articles from ``next_id`` on are not counted yet."""
+
+    __tablename__ = "counter_backfill"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_id: Mapped[int] = mapped_column(BigInteger)

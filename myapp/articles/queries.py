@@ -9,19 +9,32 @@ page also carries the total count of the matching articles, so a page costs
 one statement whatever its size, even when it is empty (the count is the
 left side of an outer join).
 
+Counts come from the maintained counters (myapp.articles.counters): the
+total of a page with at most one filter (or the feed) and every article's
+favorites count cost a few rows whatever the data's size. Two filters at
+once count their matches (bounded by the narrower filter's index range).
+(The row-counting statements stay, ``with_counters=False``: the scale bench
+checks the counters' answers against them.)
+
+Deep pages: ``offset`` is bounded (``schemas.MAX_OFFSET``); a keyset
+``cursor`` (the last article's ``created_at`` and ``id``) continues after any
+article at the cost of the first page.
+
 Statements are built once per shape (dialect, signed in or not, which
-filters) with bound parameters, and reused: building a ``select()`` per
-request cost more than running it.
+filters, counters or not, cursor or not) with bound parameters, and reused:
+building a ``select()`` per request cost more than running it.
 """
 
 import functools
 
-from sqlalchemy import JSON, bindparam, exists, false, func, select, true, type_coerce
+from sqlalchemy import JSON, bindparam, exists, false, func, select, true, tuple_, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.types import NullType, TypeDecorator
 
 from ..edge.errors import not_found
 from ..users.models import Follow, User, lookup_key
+from . import counters as counted
+from .counters import ARTICLES, AUTHOR, FAVORITES_BY, FAVORITES_OF, TAG, subject_of
 from .models import Article, ArticleTag, Favorite
 
 articles = Article.__table__
@@ -65,7 +78,13 @@ def _tag_names(dialect_name):
     )
 
 
-def _article_columns(dialect_name, signed_in, with_body):
+def _favorites_count(with_counters):
+    if with_counters:
+        return counted.total(FAVORITES_OF, subject_of(articles.c.id))
+    return select(func.count()).where(favorites.c.article_id == articles.c.id).scalar_subquery()
+
+
+def _article_columns(dialect_name, signed_in, with_body, with_counters):
     viewer_id = bindparam("viewer_id")
     if signed_in:
         favorited = exists().where(
@@ -85,10 +104,7 @@ def _article_columns(dialect_name, signed_in, with_body):
         articles.c.created_at,
         articles.c.updated_at,
         favorited.label("favorited"),
-        select(func.count())
-        .where(favorites.c.article_id == articles.c.id)
-        .scalar_subquery()
-        .label("favorites_count"),
+        _favorites_count(with_counters).label("favorites_count"),
         users.c.username,
         users.c.bio,
         users.c.image,
@@ -130,18 +146,71 @@ def _conditions(filters, feed):
 NEWEST_FIRST = (articles.c.created_at.desc(), articles.c.id.desc())
 
 
-@functools.lru_cache(maxsize=64)
-def page_statement(dialect_name, signed_in, filters, feed=False):
-    """A page of articles (no body) and the total: the count left-joined to the page."""
+def _user_subject(name):
+    """The counter subject of the user whose ``username_key`` is the parameter ``name``."""
+    return (
+        select(subject_of(users.c.id)).where(users.c.username_key == bindparam(name)).scalar_subquery()
+    )
+
+
+def _maintained_total(filters, feed):
+    """The total from the counters, or None when the page has more than one filter."""
+    if len(filters) + feed > 1:
+        return None
+    if feed:
+        followed = select(subject_of(follows.c.followee_id)).where(
+            follows.c.follower_id == bindparam("viewer_id")
+        )
+        return (
+            select(counted.summed())
+            .where(counted.counters.c.kind == AUTHOR, counted.counters.c.subject.in_(followed))
+            .scalar_subquery()
+        )
+    if not filters:
+        return counted.total(ARTICLES, "")
+    kind, subject = {
+        "tag": (TAG, bindparam("tag")),
+        "author": (AUTHOR, _user_subject("author")),
+        "favorited": (FAVORITES_BY, _user_subject("favorited")),
+    }[filters[0]]
+    return counted.total(kind, subject)
+
+
+@functools.lru_cache(maxsize=128)
+def page_statement(dialect_name, signed_in, filters, feed=False, with_counters=False, keyset=False):
+    """A page of articles (no body) and the total: the total left-joined to the page.
+
+    ``keyset``: only articles older than (``after_created_at``, ``after_id``).
+    """
     conditions = _conditions(filters, feed)
-    total = select(func.count().label("total")).where(*conditions).select_from(articles)
-    page = (
-        select(*_article_columns(dialect_name, signed_in, with_body=False))
-        .join_from(articles, users, users.c.id == articles.c.author_id)
-        .where(*conditions)
+    maintained = _maintained_total(filters, feed) if with_counters else None
+    if maintained is not None:
+        total = select(maintained.label("total"))
+    else:
+        total = select(func.count().label("total")).where(*conditions).select_from(articles)
+    page_conditions = list(conditions)
+    if keyset:
+        page_conditions.append(
+            tuple_(articles.c.created_at, articles.c.id)
+            < tuple_(bindparam("after_created_at", type_=articles.c.created_at.type), bindparam("after_id"))
+        )
+    # The page's ids first (the (created_at, id) index alone), then its columns for
+    # those rows only: an offset skips index entries, not tags and counts.
+    chosen = (
+        select(articles.c.id.label("chosen_id"))
+        .where(*page_conditions)
         .order_by(*NEWEST_FIRST)
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
+        .subquery("chosen")
+    )
+    page = (
+        select(*_article_columns(dialect_name, signed_in, False, with_counters))
+        .select_from(
+            chosen.join(articles, articles.c.id == chosen.c.chosen_id).join(
+                users, users.c.id == articles.c.author_id
+            )
+        )
         .subquery("page")
     )
     total = total.subquery("total")
@@ -153,10 +222,10 @@ def page_statement(dialect_name, signed_in, filters, feed=False):
 
 
 @functools.lru_cache(maxsize=8)
-def article_statement(dialect_name, signed_in):
+def article_statement(dialect_name, signed_in, with_counters):
     """One article (with its body) by slug."""
     return (
-        select(*_article_columns(dialect_name, signed_in, with_body=True))
+        select(*_article_columns(dialect_name, signed_in, True, with_counters))
         .join_from(articles, users, users.c.id == articles.c.author_id)
         .where(articles.c.slug == bindparam("slug"))
     )
@@ -171,23 +240,30 @@ def _viewer_params(viewer):
 
 
 def article_page(dbsession, viewer, page, feed=False):
-    """(rows of a page of articles without body, total count of matching articles).
+    """(rows of a page of articles without body, total count of matching articles, more).
 
-    ``page`` has ``limit`` and ``offset``, and the filters (``FILTERS``) it
-    has that are not None apply; ``feed`` keeps the viewer's followed authors.
+    ``page`` has ``limit``, ``offset`` and ``after`` (None or the cursor's
+    (created_at, id)), and the filters (``FILTERS``) it has that are not
+    None apply; ``feed`` keeps the viewer's followed authors. ``more``: an
+    article follows the page's last one.
     """
     given = tuple(name for name in FILTERS if getattr(page, name, None) is not None)
-    statement = page_statement(_dialect(dbsession), viewer is not None, given, feed)
+    after = getattr(page, "after", None)
+    statement = page_statement(_dialect(dbsession), viewer is not None, given, feed, True, after is not None)
     params = {name: getattr(page, name) for name in given}
     # Usernames match in any case, as /profiles/{username} does.
     params.update({name: lookup_key(params[name]) for name in USERNAME_FILTERS & set(given)})
-    params.update(_viewer_params(viewer), limit=page.limit, offset=page.offset)
+    # One more than asked: whether a next page exists, for the Link header.
+    params.update(_viewer_params(viewer), limit=page.limit + 1, offset=page.offset)
+    if after is not None:
+        params.update(after_created_at=after[0], after_id=after[1])
     rows = dbsession.execute(statement, params).all()
-    return [row for row in rows if row.slug is not None], rows[0].total
+    found = [row for row in rows if row.slug is not None]
+    return found[: page.limit], rows[0].total, len(found) > page.limit
 
 
 def article_by_slug(dbsession, viewer, slug):
-    statement = article_statement(_dialect(dbsession), viewer is not None)
+    statement = article_statement(_dialect(dbsession), viewer is not None, True)
     row = dbsession.execute(statement, {"slug": slug, **_viewer_params(viewer)}).first()
     if row is None:
         raise not_found("article")
@@ -222,9 +298,23 @@ def article_id(dbsession, slug):
     return found
 
 
-POPULAR_TAGS = select(tags.c.name).group_by(tags.c.name).order_by(func.count().desc(), tags.c.name)
+#: How many tags /api/tags lists: the most used ones.
+TOP_TAGS = 100
+
+_uses = func.sum(counted.counters.c.n)
+MAINTAINED_TAGS = (
+    select(counted.counters.c.subject)
+    .where(counted.counters.c.kind == TAG)
+    .group_by(counted.counters.c.subject)
+    .having(_uses > 0)
+    .order_by(_uses.desc(), counted.counters.c.subject)
+    .limit(TOP_TAGS)
+)
 
 
 def popular_tags(dbsession):
-    """Every tag in use, most used first, then by name."""
-    return dbsession.scalars(POPULAR_TAGS).all()
+    """The ``TOP_TAGS`` tags in use on most articles, most used first, then by name.
+
+    From the maintained counts: a few rows per tag in use, whatever the number
+    of articles."""
+    return dbsession.scalars(MAINTAINED_TAGS).all()

@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, StringConstraints
 
 from ..models import iso_utc
 from ..users.schemas import profile_json
 from ..edge.validation import QueryInteger, QuerySchema, QueryText, Schema, Text
+from .paging import CURSOR_PATTERN, decode_cursor
 
 # Surrounding spaces are dropped: " pyramid " and "pyramid" are one tag. After
 # validation, so that the limits apply to what was sent, as the document says.
@@ -19,7 +20,21 @@ Body = Text(100_000)
 #: Page size bounds for /articles and /articles/feed.
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-MAX_OFFSET = 1_000_000
+#: The deepest offset (422 past it): a page at offset N reads N rows first, so
+#: deep pages use the keyset ``cursor`` instead, which costs what page 1 costs.
+MAX_OFFSET = 10_000
+
+#: A keyset cursor (myapp.articles.paging); any string of this form is valid.
+Cursor = Annotated[
+    str | None,
+    StringConstraints(pattern=CURSOR_PATTERN),
+    Field(
+        description=(
+            "Extension: continue after the item this cursor names (the previous page's "
+            "Link rel=\"next\" header carries it); any offset applies after it."
+        )
+    ),
+]
 
 
 class NewArticle(Schema):
@@ -48,7 +63,16 @@ class ArticleUpdateBody(Schema):
 
 class Page(QuerySchema):
     limit: QueryInteger = Field(DEFAULT_LIMIT, ge=0, le=MAX_LIMIT)
-    offset: QueryInteger = Field(0, ge=0, le=MAX_OFFSET)
+    offset: QueryInteger = Field(
+        0, ge=0, le=MAX_OFFSET,
+        description=f"At most {MAX_OFFSET} (422 past it); deeper pages: the cursor extension.",
+    )
+    cursor: Cursor = None
+
+    @property
+    def after(self):
+        """(created_at, id) of the cursor, or None."""
+        return decode_cursor(self.cursor) if self.cursor is not None else None
 
 
 class ArticleFilters(Page):

@@ -10,8 +10,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..edge.errors import forbidden
 from ..models import utcnow
 from ..db import mark_session_changed
+from . import counters
+from .counters import ARTICLES, AUTHOR, FAVORITES_BY, FAVORITES_OF, TAG
 from .models import Article, ArticleTag
-from .queries import articles, favorites
+from .queries import articles, favorites, find_article
 
 MAX_SLUG_BASE = 80
 
@@ -60,22 +62,29 @@ def create_article(dbsession, author, new_article):
     )
     dbsession.add(article)
     dbsession.flush()
+    deltas = {(ARTICLES, ""): 1, (AUTHOR, author.id): 1}
+    deltas.update({(TAG, tag.name): 1 for tag in article.tags})
+    counters.bump(dbsession, article.id, deltas)
     return article
 
 
-def require_author(article, user):
-    """403 unless ``user`` wrote ``article``: checked before anything else of a write."""
+def article_to_change(dbsession, user, slug):
+    """The article ``slug``, locked for this transaction (``find_article``): 404 when
+    there is none, 403 unless ``user`` wrote it. The one authorization check of
+    an update or a deletion, made before anything else of the request."""
+    article = find_article(dbsession, slug, for_update=True)
     if article.author_id != user.id:
         raise forbidden("article")
+    return article
 
 
-def update_article(dbsession, user, article, changes):
-    """Apply the fields present in ``changes``; a new title gives a new slug.
+def update_article(dbsession, article, changes):
+    """Apply the fields present in ``changes`` to an ``article_to_change``; a new
+    title gives a new slug.
 
     A title that only differs in case or punctuation keeps the slug (and the
     article's address) it has. An update that gives no field changes nothing.
     """
-    require_author(article, user)
     given = changes.model_dump(include=changes.model_fields_set)
     if not given:
         return article
@@ -89,11 +98,14 @@ def update_article(dbsession, user, article, changes):
             )
         }
         wanted = set(given.pop("tagList"))
-        for name in set(current) - wanted:
+        removed, added = set(current) - wanted, wanted - set(current)
+        for name in removed:
             dbsession.delete(current[name])
-        dbsession.add_all(
-            ArticleTag(article_id=article.id, name=name) for name in wanted - set(current)
-        )
+        dbsession.add_all(ArticleTag(article_id=article.id, name=name) for name in added)
+        dbsession.flush()
+        deltas = {(TAG, name): -1 for name in removed}
+        deltas.update({(TAG, name): 1 for name in added})
+        counters.bump(dbsession, article.id, deltas)
     for field, value in given.items():
         setattr(article, field, value)
     article.updated_at = utcnow()
@@ -101,9 +113,11 @@ def update_article(dbsession, user, article, changes):
     return article
 
 
-def delete_article(dbsession, user, article):
-    """Its tags, favorites and comments go with it (ON DELETE CASCADE)."""
-    require_author(article, user)
+def delete_article(dbsession, article):
+    """An ``article_to_change``; its tags, favorites and comments go with it (ON DELETE CASCADE)."""
+    names = dbsession.scalars(select(ArticleTag.name).where(ArticleTag.article_id == article.id)).all()
+    # Before the rows go: the favoriters' counts are read from the favorites.
+    counters.article_deleted(dbsession, article.id, article.author_id, names)
     dbsession.delete(article)
     dbsession.flush()
 
@@ -113,7 +127,10 @@ def _favorite_statement(dialect_insert):
         articles.c.slug == bindparam("slug")
     )
     return (
-        dialect_insert(favorites).from_select(["user_id", "article_id"], rows).on_conflict_do_nothing()
+        dialect_insert(favorites)
+        .from_select(["user_id", "article_id"], rows)
+        .on_conflict_do_nothing()
+        .returning(favorites.c.article_id)
     )
 
 
@@ -123,7 +140,14 @@ FAVORITE = {"postgresql": _favorite_statement(postgresql.insert), "sqlite": _fav
 UNFAVORITE = delete(favorites).where(
     favorites.c.user_id == bindparam("user_id"),
     favorites.c.article_id.in_(select(articles.c.id).where(articles.c.slug == bindparam("slug"))),
-)
+).returning(favorites.c.article_id)
+
+
+def _favorites_changed(dbsession, user, article_id, delta):
+    if article_id is not None:
+        counters.bump(
+            dbsession, article_id, {(FAVORITES_BY, user.id): delta, (FAVORITES_OF, article_id): delta}
+        )
 
 
 def favorite(dbsession, user, slug):
@@ -135,11 +159,13 @@ def favorite(dbsession, user, slug):
     answers 404 (and the transaction aborts).
     """
     statement = FAVORITE[dbsession.get_bind().dialect.name]
-    dbsession.execute(statement, {"user_id": user.id, "slug": slug})
+    inserted = dbsession.execute(statement, {"user_id": user.id, "slug": slug}).scalar()
     mark_session_changed(dbsession)
+    _favorites_changed(dbsession, user, inserted, 1)  # counted once: only when inserted
 
 
 def unfavorite(dbsession, user, slug):
     """Idempotent: one DELETE, which may find nothing."""
-    dbsession.execute(UNFAVORITE, {"user_id": user.id, "slug": slug})
+    deleted = dbsession.execute(UNFAVORITE, {"user_id": user.id, "slug": slug}).scalar()
     mark_session_changed(dbsession)
+    _favorites_changed(dbsession, user, deleted, -1)

@@ -7,6 +7,7 @@ from ..edge.conditional import article_version, require_current, set_content_ver
 from ..edge.idempotency import Keyed
 from ..edge.validation import validated_body, validated_query
 from . import queries, services
+from .paging import set_next_link
 from .schemas import (
     ArticleFilters,
     ArticleUpdateBody,
@@ -17,7 +18,9 @@ from .schemas import (
 )
 
 
-def _page_json(rows, count):
+def _page_json(request, rows, count, more):
+    if more and rows:  # limit=0 has no last item to continue after
+        set_next_link(request, rows[-1])
     return {"articles": [article_json(row, with_body=False) for row in rows], "articlesCount": count}
 
 
@@ -36,7 +39,7 @@ def _require_current(request, article):
 @view_config(route_name="articles", request_method="GET", renderer="json")
 def list_articles(request):
     filters = validated_query(request, ArticleFilters)
-    return _page_json(*queries.article_page(request.dbsession, request.user, filters))
+    return _page_json(request, *queries.article_page(request.dbsession, request.user, filters))
 
 
 @view_config(
@@ -44,7 +47,7 @@ def list_articles(request):
 )
 def feed(request):
     page = validated_query(request, Page)
-    return _page_json(*queries.article_page(request.dbsession, request.user, page, feed=True))
+    return _page_json(request, *queries.article_page(request.dbsession, request.user, page, feed=True))
 
 
 @view_config(
@@ -67,21 +70,20 @@ def get_article(request):
     route_name="article", request_method="PUT", renderer="json", permission="authenticated"
 )
 def update_article(request):
-    article = queries.find_article(request.dbsession, request.matchdict["slug"], for_update=True)
-    services.require_author(article, request.user)  # a stranger learns nothing more
+    # The author's own, else 403 before anything else: a stranger learns nothing more.
+    article = services.article_to_change(request.dbsession, request.user, request.matchdict["slug"])
     changes = validated_body(request, ArticleUpdateBody).article
     # After the checks that answer without it (RFC 9110, section 13.2.1).
     _require_current(request, article)
-    services.update_article(request.dbsession, request.user, article, changes)
+    services.update_article(request.dbsession, article, changes)
     return _article_answer(request, article.slug)
 
 
 @view_config(route_name="article", request_method="DELETE", permission="authenticated")
 def delete_article(request):
-    article = queries.find_article(request.dbsession, request.matchdict["slug"], for_update=True)
-    services.require_author(article, request.user)
+    article = services.article_to_change(request.dbsession, request.user, request.matchdict["slug"])
     _require_current(request, article)
-    services.delete_article(request.dbsession, request.user, article)
+    services.delete_article(request.dbsession, article)
     return HTTPNoContent()
 
 

@@ -1,8 +1,15 @@
 """Request and response shapes of the comments endpoints."""
 
+from pydantic import Field
+
+from ..articles.paging import decode_cursor
+from ..articles.schemas import Cursor
 from ..models import iso_utc
 from ..users.schemas import profile_json
-from ..edge.validation import Schema, Text
+from ..edge.validation import QueryInteger, QuerySchema, Schema, Text
+
+#: The largest page of comments (the extension; without ``limit``, all of them).
+MAX_COMMENTS_PAGE = 100
 
 
 class NewComment(Schema):
@@ -11,6 +18,21 @@ class NewComment(Schema):
 
 class NewCommentBody(Schema):
     comment: NewComment
+
+
+class CommentPage(QuerySchema):
+    """Extension: a bounded page of comments, oldest first. Without ``limit``
+    the answer has every comment, as the spec defines it."""
+
+    limit: QueryInteger | None = Field(
+        None, ge=1, le=MAX_COMMENTS_PAGE,
+        description="Extension: at most this many comments, and Link rel=\"next\" when more follow.",
+    )
+    cursor: Cursor = None
+
+    @property
+    def after(self):
+        return decode_cursor(self.cursor) if self.cursor is not None else None
 
 
 def comment_json(comment, author, following):

@@ -1,8 +1,8 @@
 """Comments: listed oldest first in one statement whatever their number."""
 
-from sqlalchemy import bindparam, exists, false, insert, select
+from sqlalchemy import bindparam, exists, false, insert, select, tuple_
 
-from ..articles.queries import articles, follows, users
+from ..articles.queries import article_id, articles, follows, users
 from ..edge.errors import forbidden, not_found
 from ..models import MAX_ID, utcnow
 from ..db import mark_session_changed
@@ -11,15 +11,19 @@ from .models import Comment
 comments = Comment.__table__
 
 
+def _following(signed_in):
+    if not signed_in:
+        return false()
+    return exists().where(
+        follows.c.follower_id == bindparam("viewer_id"),
+        follows.c.followee_id == comments.c.author_id,
+    )
+
+
 def _comments_statement(signed_in):
     """The article (so that a missing one is told from one without comments),
     left-joined to its comments and their authors, with ``following``."""
-    following = false()
-    if signed_in:
-        following = exists().where(
-            follows.c.follower_id == bindparam("viewer_id"),
-            follows.c.followee_id == comments.c.author_id,
-        )
+    following = _following(signed_in)
     return (
         select(
             comments.c.id,
@@ -55,6 +59,60 @@ def comments_of(dbsession, viewer, slug):
     if not rows:
         raise not_found("article")
     return [row for row in rows if row.id is not None]
+
+
+def _comment_page_statement(signed_in, keyset):
+    """A page of an article's comments: their ids by the (article_id, created_at, id)
+    index first, then those rows with their authors."""
+    conditions = [
+        comments.c.article_id
+        == select(articles.c.id).where(articles.c.slug == bindparam("slug")).scalar_subquery()
+    ]
+    if keyset:
+        conditions.append(
+            tuple_(comments.c.created_at, comments.c.id)
+            > tuple_(bindparam("after_created_at", type_=comments.c.created_at.type), bindparam("after_id"))
+        )
+    chosen = (
+        select(comments.c.id.label("chosen_id"))
+        .where(*conditions)
+        .order_by(comments.c.article_id, comments.c.created_at, comments.c.id)
+        .limit(bindparam("limit"))
+        .subquery("chosen")
+    )
+    return (
+        select(
+            comments.c.id, comments.c.created_at, comments.c.updated_at, comments.c.body,
+            users.c.username, users.c.bio, users.c.image, _following(signed_in).label("following"),
+        )
+        .select_from(
+            chosen.join(comments, comments.c.id == chosen.c.chosen_id).join(
+                users, users.c.id == comments.c.author_id
+            )
+        )
+        .order_by(comments.c.created_at, comments.c.id)
+    )
+
+
+COMMENT_PAGES = {
+    (signed_in, keyset): _comment_page_statement(signed_in, keyset)
+    for signed_in in (False, True) for keyset in (False, True)
+}
+
+
+def comment_page(dbsession, viewer, slug, page):
+    """(rows of at most ``page.limit`` comments after ``page.after``, more follow);
+    404 when there is no such article."""
+    after = page.after
+    params = {"slug": slug, "limit": page.limit + 1}
+    if viewer is not None:
+        params["viewer_id"] = viewer.id
+    if after is not None:
+        params.update(after_created_at=after[0], after_id=after[1])
+    rows = dbsession.execute(COMMENT_PAGES[viewer is not None, after is not None], params).all()
+    if not rows:
+        article_id(dbsession, slug)  # 404 when there is no such article
+    return rows[: page.limit], len(rows) > page.limit
 
 
 def _new_comment_statement():

@@ -3,17 +3,25 @@
 from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
+from ..articles.paging import set_next_link
 from ..articles.queries import article_id
 from ..edge.errors import APIError, not_found
 from ..edge.idempotency import Keyed
-from ..edge.validation import validated_body
+from ..edge.validation import validated_body, validated_query
 from . import services
-from .schemas import NewCommentBody, comment_json
+from .schemas import CommentPage, NewCommentBody, comment_json
 
 
 @view_config(route_name="comments", request_method="GET", renderer="json")
 def list_comments(request):
-    rows = services.comments_of(request.dbsession, request.user, request.matchdict["slug"])
+    page = validated_query(request, CommentPage)
+    slug = request.matchdict["slug"]
+    if page.limit is None:  # the spec's answer: every comment
+        rows = services.comments_of(request.dbsession, request.user, slug)
+    else:
+        rows, more = services.comment_page(request.dbsession, request.user, slug, page)
+        if more and rows:  # limit=0 has no last item to continue after
+            set_next_link(request, rows[-1])
     return {"comments": [comment_json(row, row, row.following) for row in rows]}
 
 

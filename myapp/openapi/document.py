@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pydantic.json_schema import models_json_schema
 
 from ..articles.schemas import ArticleFilters, ArticleUpdateBody, NewArticleBody, Page
-from ..comments.schemas import NewCommentBody
+from ..comments.schemas import CommentPage, NewCommentBody
 from ..edge import conditional
 from ..edge.idempotency import KEY_FORMAT
 from ..models import MAX_ID
@@ -114,14 +114,14 @@ OPERATIONS = [
               auth="required", errors=(404,)),
     Operation("GET", "/api/articles/{slug}/comments", "listComments",
               "An article's comments, oldest first", "Comments", 200,
-              r.MultipleCommentsResponse, auth="optional", errors=(404,)),
+              r.MultipleCommentsResponse, query=CommentPage, auth="optional", errors=(404,)),
     Operation("POST", "/api/articles/{slug}/comments", "addComment", "Comment on an article",
               "Comments", 201, r.SingleCommentResponse, body=NewCommentBody,
               auth="required", errors=(404,)),
     Operation("DELETE", "/api/articles/{slug}/comments/{id}", "deleteComment",
               "Delete your comment", "Comments", 204, None, auth="required",
               errors=(403, 404)),
-    Operation("GET", "/api/tags", "listTags", "Every tag in use", "Tags", 200, r.TagsResponse),
+    Operation("GET", "/api/tags", "listTags", "The 100 most used tags (extension: at most 100), most used first", "Tags", 200, r.TagsResponse),
 ]
 
 #: Writes whose answer is tagged like a read of the same resource (myapp.edge.conditional).
@@ -253,8 +253,12 @@ def _query_parameters(model):
             "name": name,
             "in": "query",
             "required": False,
-            "description": (
-                f"{CANONICAL_INTEGER_FORM} {ONE_VALUE}" if prop.get("type") == "integer" else ONE_VALUE
+            "description": " ".join(
+                filter(None, [
+                    prop.pop("description", None),
+                    CANONICAL_INTEGER_FORM if prop.get("type") == "integer" else None,
+                    ONE_VALUE,
+                ])
             ),
             "schema": prop,
         }

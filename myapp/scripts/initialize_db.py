@@ -41,19 +41,22 @@ def parse_args(argv):
     return args
 
 
-def upgrade_to_head(settings, ini_path):
+def upgrade_to_head(settings, ini_path, revision="head"):
     """Run the migrations of ``ini_path``'s ``[alembic]`` section on ``settings``' database.
 
     The connection is handed to ``alembic/env.py``, so the database is the one
-    the settings name, whatever the ini file says (tests use this too).
+    the settings name, whatever the ini file says (tests use this too). It is
+    handed over outside a transaction: each revision commits on its own, and a
+    long one (a batched backfill) commits its batches as it goes.
     """
     alembic_config = alembic.config.Config(ini_path)
     alembic_config.attributes["configure_logger"] = False
     engine = get_engine(settings)
     try:
-        with engine.begin() as connection:
+        with engine.connect() as connection:
             alembic_config.attributes["connection"] = connection
-            alembic.command.upgrade(alembic_config, "head")
+            alembic.command.upgrade(alembic_config, revision)
+            connection.commit()
     finally:
         engine.dispose()
 
