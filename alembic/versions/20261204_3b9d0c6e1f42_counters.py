@@ -6,9 +6,10 @@ Create Date: 2026-12-04 18:00:00
 
 New tables only (quick on any database size). Every article is "not counted
 yet" (``counter_backfill.next_id`` = 0): the application adds deltas only for
-counted articles and counts rows for its answers until the next revision has
-filled the counters, so writes made in between, by this or an older version
-of the application, are all counted once.
+counted articles, and the next revision counts the others, so writes made in
+between, by this or an older version of the application, are all counted
+once. Until that revision is done, the answers' counts miss the articles it
+has not reached yet.
 """
 from alembic import op
 import sqlalchemy as sa
