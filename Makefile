@@ -12,7 +12,7 @@ INI    ?= development.ini
 LOCK   := requirements.lock
 UV_VERSION := 0.13.9
 
-.PHONY: help install lock db demo serve test conformance fuzz live-checks bench bench-scale profile clean
+.PHONY: help install lock db demo serve production test conformance fuzz live-checks bench bench-scale profile clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
@@ -50,6 +50,16 @@ demo: install ## migrate, then load the demo data set (skipped when it is there)
 
 serve: db ## serve INI on http://localhost:6543, restarting on code changes
 	$(BIN)/pserve --reload $(INI)
+
+# nginx (deploy/nginx.conf) in front of `pserve production.ini` on a unix socket, in the
+# foreground; TERM stops both, HUP reloads the workers, USR2 upgrades to the code on disk
+# (scripts/production.py, docs/operations.md). Settings come from the environment as for
+# pserve (MYAPP_DATABASE_URL, MYAPP_JWT_SECRET, ...); PRODUCTION_ARGS, e.g. "threads=32".
+LISTEN ?= 127.0.0.1:8080
+PRODUCTION_ARGS ?=
+production: install ## production on one host: nginx on LISTEN (127.0.0.1:8080) before gunicorn
+	bash scripts/install-nginx.sh >/dev/null
+	exec $(BIN)/python scripts/production.py --listen $(LISTEN) $(PRODUCTION_ARGS)
 
 test: install ## the whole pytest suite, SQLite and PostgreSQL (a private cluster, or MYAPP_TEST_DATABASE_URL)
 	$(BIN)/pytest
