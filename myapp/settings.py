@@ -101,6 +101,13 @@ def networks(value):
         raise ValueError(f"must be networks such as 10.0.0.0/8 ({exc})") from None
 
 
+def proxy_peers(value):
+    """``networks``, and the word ``unix`` for a peer on a unix socket (no address)."""
+    items = str(value).split()
+    return (("unix",) if "unix" in items else ()) + networks(
+        " ".join(item for item in items if item != "unix"))
+
+
 def one_of(*choices):
     def parse(value):
         value = text(value)
@@ -208,6 +215,24 @@ class Settings:
     max_busy_requests: int = setting(
         "myapp.max_busy_requests", 10, positive_whole_number,
         "Requests inside the application at once per process; the rest wait for a slot.")
+    max_queued_requests: int = setting(
+        "myapp.max_queued_requests", 0, whole_number,
+        "Requests waiting for a slot per process; beyond them 503 at once (0: no queue).")
+    queue_timeout: float = setting(
+        "myapp.queue_timeout", 1.0, positive_number,
+        "Seconds a request waits for a slot at most (503 after that): its share of the "
+        "request's budget, beside the pool wait and the database time.")
+    trusted_proxies: tuple = setting(
+        "myapp.trusted_proxies", (), proxy_peers,
+        "Peers whose X-Forwarded-For is believed: networks, and `unix` for a unix-socket "
+        "peer (nginx of make production); none by default, so the peer is the client.")
+    trusted_proxy_hops: int = setting(
+        "myapp.trusted_proxy_hops", 1, positive_whole_number,
+        "Trusted proxies in a row before the application: the client address is the "
+        "X-Forwarded-For entry this many places from the right.")
+    forwarded_header: str = setting(
+        "myapp.forwarded_header", "x-forwarded-for", one_of("x-forwarded-for", "forwarded"),
+        "The one header a trusted proxy names the client in (nginx: X-Forwarded-For).")
     max_body_bytes: int = setting(
         "myapp.max_body_bytes", 1024 * 1024, positive_whole_number,
         "The largest request body; larger ones answer 413 unread.")

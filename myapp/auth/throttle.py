@@ -24,10 +24,10 @@ per window; expired rows are purged, a batch per attempt. A throttled attempt
 costs three short statements at most and no password hash. The answer is the same
 whether or not the account exists (the key is the email as sent, folded).
 
-The client address is the WSGI ``REMOTE_ADDR`` and nothing else: a header
-such as X-Forwarded-For is whatever the client wants it to be. Behind a
-reverse proxy, have the server set ``REMOTE_ADDR`` from the proxy's header
-(waitress ``trusted_proxy``, gunicorn ``forwarded_allow_ips``).
+The client address is ``request.client_address`` (myapp.client_address): the
+peer, or what a trusted proxy says (``myapp.trusted_proxies``), never what a
+client wrote in a header; behind make production's nginx each client has its
+own count.
 
 Settings: ``myapp.login_failures_per_account`` (default 10),
 ``myapp.login_failures_per_address`` (default 100) and
@@ -53,7 +53,7 @@ def account_key(account):
 
 
 def address_key(request):
-    return f"address:{request.remote_addr or 'unknown'}"
+    return f"address:{request.client_address or 'unknown'}"
 
 
 class LoginThrottle:

@@ -53,7 +53,7 @@ CHAIN = (
 
 #: Paths admission never refuses (nor queues): they touch no shared resource,
 #: and liveness and the metrics matter most when the process is saturated.
-ALWAYS_ADMITTED = frozenset({"/api/health/live", "/metrics"})
+ALWAYS_ADMITTED = frozenset({"/api/health/live", "/api/health/ready", "/api/health", "/metrics"})
 
 #: Entries of CHAIN that their own libraries add.
 ADDED_ELSEWHERE = frozenset({TRANSACTION, EXCVIEW})

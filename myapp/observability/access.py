@@ -11,11 +11,12 @@ line (the ini files send it to its own handler)::
     {"time": "2026-11-21T11:30:00.123Z", "request_id": "0f3c…", "method": "GET",
      "route": "articles", "path": "/api/articles", "status": 200, "duration_ms": 4.1,
      "db_ms": 2.2, "sql": 4, "tx": "read-only", "retries": 0, "db": "127.0.0.1:5433",
-     "user_id": 17}
+     "user_id": 17, "client": "203.0.113.9"}
 
 ``tx`` is ``commit``, ``abort`` (pyramid_tm aborts on an exception or a
 4xx/5xx), ``read-only`` (a safe method), or ``none`` (no database used);
-``db`` is ``primary``, a replica's ``host:port``, or null.
+``db`` is ``primary``, a replica's ``host:port``, or null; ``client`` is
+``request.client_address`` (the peer, or its trusted proxy's client).
 """
 
 import datetime
@@ -103,6 +104,7 @@ def finish(record, environ, response):
     if ACCESS_LOG.isEnabledFor(logging.INFO):
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         user_id = request.claimed_user_id if request is not None else None
+        client = request.client_address if request is not None else environ.get("REMOTE_ADDR")
         line = orjson.dumps(
             {
                 "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
@@ -119,6 +121,7 @@ def finish(record, environ, response):
                 "retries": record.retries,
                 "db": database,
                 "user_id": user_id,
+                "client": client,
             }
         ).decode()
         # handle() a record made here: Logger.info would walk the stack to find

@@ -10,7 +10,8 @@ Label values come from closed sets only (route names, status classes,
 outcomes, configured databases), so the number of series is bounded whatever
 the clients send.
 
-``GET /metrics`` answers only clients whose address is in
+``GET /metrics`` answers only clients whose address (``request.client_address``:
+behind a trusted proxy, the proxy's client) is in
 ``myapp.metrics_allowed_networks`` (loopback by default); anyone else gets the
 404 of an unknown path.
 """
@@ -68,6 +69,17 @@ REPLICA_FALLBACKS = Counter(
     "Reads a replica could not serve, by replica and reason (down, lagging, behind_client).",
     ["replica", "reason"],
 )
+ADMISSION_WAIT = Histogram(
+    "myapp_admission_wait_seconds",
+    "Time a request waited for a slot (myapp.backpressure), refused ones included.",
+    buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5),
+)
+ADMISSION_REFUSED = Counter(
+    "myapp_admission_refused_total",
+    "Requests refused with 503 busy, by reason: full (the queue), late (could not get a slot "
+    "in time at the current pace), timeout (waited queue_timeout).",
+    ["reason"],
+)
 
 #: The four classes a status can fall in; anything else would be a bug.
 STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
@@ -123,7 +135,7 @@ def parse_networks(value):
 def metrics_view(request):
     networks = request.registry["metrics_allowed_networks"]
     try:
-        address = ipaddress.ip_address(request.remote_addr or "")
+        address = ipaddress.ip_address(request.client_address or "")
     except ValueError:
         address = None
     if address is None or not any(address in network for network in networks):
