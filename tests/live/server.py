@@ -8,6 +8,7 @@ failing test's report.
 Used by the real-server tests (tests/live) and by scripts/live_checks.py.
 """
 
+import http.client
 import json
 import os
 import secrets
@@ -46,6 +47,19 @@ def production_environ(database_url, **extra):
         "MYAPP_CORS_ALLOWED_ORIGINS": "http://localhost:4200",
         **extra,
     }
+
+
+class SourceHandler(urllib.request.HTTPHandler):
+    """Connect from ``source`` (e.g. 127.0.0.2: all of 127/8 is this host): another client."""
+
+    def __init__(self, source):
+        super().__init__()
+        self.source = source
+
+    def http_open(self, req):
+        return self.do_open(
+            lambda host, **kw: http.client.HTTPConnection(
+                host, source_address=(self.source, 0), **kw), req)
 
 
 class AppServer:
@@ -122,15 +136,18 @@ class AppServer:
 
     # --- requests ---------------------------------------------------------------------
 
-    def request(self, method, path, body=None, headers=None, timeout=10):
+    def request(self, method, path, body=None, headers=None, timeout=10, source=None):
         """(status, headers, parsed JSON or None) of one request on a new connection."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
             self.base + path, data=data, method=method,
             headers={"Content-Type": "application/json", **(headers or {})},
         )
+        opener = urllib.request.build_opener(SourceHandler(source)) if source else None
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with (opener.open if opener else urllib.request.urlopen)(
+                request, timeout=timeout
+            ) as response:
                 status, answer_headers, raw = response.status, response.headers, response.read()
         except urllib.error.HTTPError as exc:
             status, answer_headers, raw = exc.code, exc.headers, exc.read()
@@ -139,3 +156,49 @@ class AppServer:
         except ValueError:
             parsed = raw
         return status, answer_headers, parsed
+
+
+class ProductionServer(AppServer):
+    """``make production LISTEN=127.0.0.1:<free port>``: nginx in front of gunicorn.
+
+    ``config_vars`` become ini variables for pserve (PRODUCTION_ARGS);
+    ``options`` are scripts/production.py's own (e.g. ``--client-timeout 5``).
+    ``signal_production`` sends HUP (reload) or USR2 (upgrade) to it.
+    """
+
+    def __init__(self, config_vars=None, environ=None, options=(), migrate=True):
+        super().__init__("production.ini", config_vars, environ, migrate)
+        self.config_vars.pop("http_listen")
+        self.options = list(options)
+
+    def start(self):
+        if self.migrate:
+            subprocess.run(
+                [BIN / "initialize_myapp_db", self.ini, *self.args],
+                cwd=ROOT, env=self.environ, check=True, capture_output=True,
+            )
+        venv = BIN.parent
+        self.process = subprocess.Popen(
+            # -o: this virtualenv is installed already; never reinstall it during a test.
+            ["make", "--no-print-directory", "-o", f"{venv}/.installed", "production",
+             f"VENV={venv}", f"LISTEN=127.0.0.1:{self.port}",
+             "PRODUCTION_ARGS=" + " ".join([*self.options, *self.args])],
+            cwd=ROOT, env=self.environ, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        if not self.wait_until_healthy(timeout=2 * START_TIMEOUT):
+            output = self.output()
+            self.stop()
+            raise RuntimeError(f"make production did not answer on {self.base}:\n{output}")
+        return self
+
+    def supervisor_pid(self):
+        """scripts/production.py's pid: make's child (the recipe execs it)."""
+        with open(f"/proc/{self.process.pid}/task/{self.process.pid}/children") as children:
+            return int(children.read().split()[0])
+
+    def signal_production(self, number):
+        os.kill(self.supervisor_pid(), number)
+
+    def stop(self):
+        # make passes TERM on to its child, scripts/production.py, which stops it all.
+        stop_process(self.process, timeout=60)
