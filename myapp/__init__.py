@@ -14,7 +14,6 @@ def make_config(settings):
     config = Configurator(settings=resolve_settings(settings))
     config.include(".settings")  # first: every other part reads registry.app_settings
     config.include(".renderers")
-    config.include(".client_address")
     config.include(".db")
     config.include(".auth")  # before observability: the access log reads claimed_user_id
     config.include(".observability")

@@ -2,7 +2,7 @@
 
 - ``GET /api/health/live``, **liveness**: the process answers HTTP. It touches
   no database, no session and no pool, and admission control lets it through
-  (myapp.backpressure), so it answers within a second whatever the load and
+  (myapp.edge.admission), so it answers within a second whatever the load and
   whatever the database does. Restart the instance when it fails.
 - ``GET /api/health/ready``, **readiness**: can this instance serve requests
   now? ``SELECT 1`` on an engine of its own (one connection, one spare) with

@@ -11,7 +11,7 @@ time. A sync worker serves one request per process, so one slow database
 wait would block its process and liveness with it; gthread serves
 ``threads`` requests per process, and keeping more threads than database
 connections leaves threads that are never stuck on the database
-(myapp.backpressure).
+(myapp.edge.admission).
 
 The worker class adds three things gunicorn has no setting for (checked
 against gunicorn 27):

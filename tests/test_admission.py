@@ -1,4 +1,4 @@
-"""The admission queue (myapp.backpressure): a burst waits and is served, a stuck one is shed.
+"""The admission queue (myapp.edge.admission): a burst waits and is served, a stuck one is shed.
 
 Real threads and real time, with bounds generous enough for a busy machine.
 """
@@ -6,7 +6,7 @@ Real threads and real time, with bounds generous enough for a busy machine.
 import threading
 import time
 
-from myapp.backpressure import AdmissionQueue
+from myapp.edge.admission import AdmissionQueue
 
 
 def run_clients(queue, count, hold):

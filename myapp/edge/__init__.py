@@ -10,7 +10,7 @@
     cors           preflights answered, allowed origins marked (myapp.edge.cors)
     attempt        the access log notes each attempt (myapp.observability.access)
     deadline       one database time budget for all attempts (myapp.db.budgets)
-    admission      bounded concurrency, JSON 503 when saturated (myapp.backpressure)
+    admission      a slot, or a bounded wait for one; JSON 503 when none in time (myapp.edge.admission)
     transaction    pyramid_tm: commit, or abort on an error or a 4xx/5xx answer
     exception view every error becomes the JSON envelope (myapp.edge.errors)
       |
@@ -46,7 +46,7 @@ CHAIN = (
     "myapp.edge.cors.cors_tween_factory",
     "myapp.observability.access.attempt_tween_factory",
     "myapp.db.budgets.request_deadline_tween_factory",
-    "myapp.backpressure.admission_tween_factory",
+    "myapp.edge.admission.admission_tween_factory",
     TRANSACTION,
     EXCVIEW,
 )
@@ -60,6 +60,7 @@ ADDED_ELSEWHERE = frozenset({TRANSACTION, EXCVIEW})
 
 
 def includeme(config):
+    config.include(".client_address")
     config.include(".errors")
     config.include(".validation")
     config.include(".idempotency")

@@ -71,7 +71,7 @@ REPLICA_FALLBACKS = Counter(
 )
 ADMISSION_WAIT = Histogram(
     "myapp_admission_wait_seconds",
-    "Time a request waited for a slot (myapp.backpressure), refused ones included.",
+    "Time a request waited for a slot (myapp.edge.admission), refused ones included.",
     buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5),
 )
 ADMISSION_REFUSED = Counter(

@@ -50,10 +50,10 @@ import collections
 import threading
 import time
 
-from .edge import ALWAYS_ADMITTED
-from .edge.errors import error_response
-from .observability import metrics
-from .settings import get_app_settings
+from ..observability import metrics
+from ..settings import get_app_settings
+from . import ALWAYS_ADMITTED
+from .errors import error_response
 
 #: Seconds a refused client should wait, as for a database that is unavailable.
 RETRY_AFTER = "1"

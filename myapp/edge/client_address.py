@@ -27,7 +27,7 @@ once per request.
 import ipaddress
 import re
 
-from .settings import get_app_settings
+from ..settings import get_app_settings
 
 #: One ``for=`` parameter of a Forwarded element: a token or a quoted string.
 FORWARDED_FOR = re.compile(r'(?i)(?:^|;)\s*for\s*=\s*("[^"]*"|[^;,\s]*)')
