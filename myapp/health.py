@@ -1,23 +1,36 @@
 """Health that a load balancer can trust.
 
 - ``GET /api/health/live``, **liveness**: the process answers HTTP. It touches
-  no database, no session and no pool, and admission control lets it through
+  no database, no session and no pool, and admission never queues it
   (myapp.edge.admission), so it answers within a second whatever the load and
   whatever the database does. Restart the instance when it fails.
-- ``GET /api/health/ready``, **readiness**: can this instance serve requests
-  now? ``SELECT 1`` on an engine of its own (one connection, one spare) with
-  short budgets (``myapp.health.timeout``; myapp.db.engines builds it), so neither a frozen database nor an
-  exhausted request pool can make it hang: 503 JSON when the database does not
-  answer in time, or when the instance is saturated. Stop routing to the
-  instance while it fails; do not restart it.
-- ``GET /api/health``: the readiness check, at its historical address.
+- ``GET /api/health/ready``, **readiness**: should *this instance* get traffic?
+  Yes once it has started and warmed up (a gunicorn worker opens its first
+  database connection before it accepts any: myapp.server), until it drains
+  (its worker was told to stop: 503 ``{"errors": {"server": ["draining"]}}``).
+  The shared database's state is *not* a reason: when it blips every instance
+  would fail at once and a load balancer would be left with none, although
+  each instance answers its clients a quick JSON 503 and recovers by itself.
+  The answer reports what this process last saw of the database instead
+  (``"database": "ok"``, ``"unavailable"`` or ``"unknown"``), without waiting
+  on it, as does the ``myapp_database_available`` metric (docs/operations.md).
+- ``GET /api/health``: readiness, at its historical address.
 """
 
+import logging
+import threading
+
 from pyramid.view import view_config
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .edge.errors import error
+from .observability.metrics import database_available
+
+log = logging.getLogger(__name__)
+
+#: Set when this process was told to stop: it finishes its requests, takes no new ones.
+DRAINING = threading.Event()
+DATABASE_STATES = {None: "unknown", True: "ok", False: "unavailable"}
 
 
 @view_config(route_name="health_live", request_method="GET", renderer="json")
@@ -28,12 +41,23 @@ def live(request):
 @view_config(route_name="health", request_method="GET", renderer="json")
 @view_config(route_name="health_ready", request_method="GET", renderer="json")
 def ready(request):
+    if DRAINING.is_set():
+        raise error(503, "server", "draining", {"Retry-After": "1"})
+    return {"status": "ok", "database": DATABASE_STATES[database_available()]}
+
+
+def warm_up(registry):
+    """Open one connection of the request pool before serving (bounded by connect_timeout).
+
+    The first requests then find a connection ready; a database that is down
+    now is no reason not to start (requests answer 503 until it is back).
+    """
+    engine = registry["engines"].primary
     try:
-        with request.registry["engines"].health.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        with engine.connect():
+            pass
     except SQLAlchemyError as exc:
-        raise error(503, "database", "unavailable", {"Retry-After": "1"}) from exc
-    return {"status": "ok"}
+        log.warning("warm-up could not connect to the database: %s", exc.__class__.__name__)
 
 
 def includeme(config):

@@ -23,7 +23,10 @@ against gunicorn 27):
 - after the fork, each worker forgets any pool connection inherited from the
   process that loaded the app (pserve loads it before gunicorn forks), so no
   connection is ever shared by two processes, and starts its own replica
-  checks (myapp.db.process_started).
+  checks (myapp.db.process_started), then opens one connection of its own
+  before it accepts requests (warm-up, myapp.health);
+- a worker told to stop (TERM: a reload or a shutdown) answers readiness with
+  503 draining while it finishes its requests.
 """
 
 import os
@@ -35,6 +38,7 @@ from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker
 
 from .db import process_started
 from .edge.errors import error_body
+from .health import DRAINING, warm_up
 
 #: One worker per core the process may run on, unless WEB_CONCURRENCY (gunicorn's
 #: own variable) or a ``workers =`` line in [server:main] says otherwise.
@@ -83,3 +87,9 @@ class ThreadWorker(GunicornThreadWorker):
     def load_wsgi(self):
         super().load_wsgi()
         process_started(self.wsgi.registry)
+        warm_up(self.wsgi.registry)  # before the worker accepts its first connection
+
+    def handle_exit(self, sig, frame):
+        # TERM: gunicorn's graceful stop (a reload or a shutdown); readiness says so.
+        DRAINING.set()
+        super().handle_exit(sig, frame)

@@ -188,9 +188,6 @@ class Settings:
         "myapp.db_behind_pgbouncer", False, flag,
         "The URLs point at PgBouncer in transaction mode: no session SETs, no server-side "
         "prepared statements.")
-    health_timeout: float = setting(
-        "myapp.health.timeout", 2.0, positive_number,
-        "Seconds the readiness check waits for the database.")
     # Read replicas.
     replica_urls: tuple = setting(
         "myapp.replica_urls", (), words,

@@ -174,7 +174,11 @@ class Production:
     def upgrade(self):
         old_app, old_socket = self.app, self.socket
         log(f"USR2: starting new code beside gunicorn {old_app.pid}")
-        self.app, self.socket = self.start_app()
+        try:
+            self.app, self.socket = self.start_app()
+        except RuntimeError as exc:
+            log(f"upgrade abandoned, gunicorn {old_app.pid} keeps serving: {exc}")
+            return
         old_workers = children(self.nginx.pid)
         self.write_nginx_conf()
         self.nginx.send_signal(signal.SIGHUP)

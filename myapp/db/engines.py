@@ -1,13 +1,12 @@
 """Every engine of the application, built by one factory that applies every policy.
 
-An engine is a connection pool. The application has four roles for one:
+An engine is a connection pool. The application has three roles for one:
 
 =========  ==========================================  ================================
 role       used by                                     time budgets (myapp.db.budgets)
 =========  ==========================================  ================================
 primary    requests (``request.dbsession``)            the request's
 replica    safe-method requests (myapp.db.replication)  the request's
-health     readiness (myapp.health), a tiny pool       ``myapp.health.timeout``
 script     migrations, ``initialize_myapp_db``, tests   none: a long statement is fine
 =========  ==========================================  ================================
 
@@ -36,24 +35,22 @@ from ..settings import Settings
 from . import pgbouncer, round_trips
 from .budgets import Budgets, configure_postgresql
 
-ROLES = ("primary", "replica", "health", "script")
+ROLES = ("primary", "replica", "script")
 
 
 class Engines:
-    """The app's engines: ``primary``, ``replicas`` (name → engine) and ``health``.
+    """The app's engines: ``primary`` and ``replicas`` (name → engine).
 
     Iterating gives every one of them (to dispose of them all, e.g. after a fork).
     """
 
-    def __init__(self, primary, replicas, health):
+    def __init__(self, primary, replicas):
         self.primary = primary
         self.replicas = replicas
-        self.health = health
 
     def __iter__(self):
         yield self.primary
         yield from self.replicas.values()
-        yield self.health
 
 
 def build_engines(raw, settings):
@@ -66,7 +63,6 @@ def build_engines(raw, settings):
     return Engines(
         primary=build_engine(raw, settings, "primary"),
         replicas=replicas,
-        health=build_engine(raw, settings, "health"),
     )
 
 
@@ -89,8 +85,6 @@ def build_engine(raw, settings, role, url=None, prefix="sqlalchemy."):
         options[prefix + "url"] = url
     # engine_from_config passes this one on as given: "false" would be true.
     options[prefix + "pool_pre_ping"] = settings.pool_pre_ping
-    if role == "health":
-        options.update(_health_pool(settings, prefix))
     engine = engine_from_config(options, prefix)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_timeout_ms=round(settings.sqlite_busy_timeout * 1000))
@@ -98,8 +92,6 @@ def build_engine(raw, settings, role, url=None, prefix="sqlalchemy."):
         round_trips.install(engine)  # no ping, BEGIN with the first statement
         if role != "script":
             budgets = Budgets.from_settings(settings)
-            if role == "health":
-                budgets = _health_budgets(budgets, settings.health_timeout)
             configure_postgresql(engine, budgets)
         if settings.db_behind_pgbouncer:
             pgbouncer.without_prepared_statements(engine)
@@ -134,29 +126,6 @@ def replica_name(url):
     """``host:port`` of a replica URL: its label in logs and metrics (no password)."""
     url = make_url(url)
     return f"{url.host}:{url.port or 5432}"
-
-
-def _health_pool(settings, prefix):
-    """One connection and one spare: neither an exhausted request pool nor a
-    frozen database can make readiness wait longer than its own timeout."""
-    return {
-        prefix + "pool_size": "1",
-        prefix + "max_overflow": "1",
-        prefix + "pool_timeout": str(max(1, round(settings.health_timeout / 2))),
-        # The check is itself a ping; a failed one discards the connection.
-        prefix + "pool_pre_ping": False,
-    }
-
-
-def _health_budgets(budgets, timeout):
-    """Readiness' budgets: all of it within ``myapp.health.timeout``."""
-    return dataclasses.replace(
-        budgets,
-        connect_timeout=timeout,
-        statement_timeout=timeout / 2,
-        lock_timeout=timeout / 2,
-        request_timeout=timeout,
-    )
 
 
 def _configure_sqlite(engine, busy_timeout_ms):

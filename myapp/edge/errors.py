@@ -139,6 +139,10 @@ def database_unavailable_view(exc, request):
     if not will_be_replayed(request, exc):
         log.error("database unavailable, answered 503 (%s): %s", attempt_label(request),
                   failure_reason(exc))
+    # Imported here: myapp.observability imports myapp.db, which imports this package.
+    from ..observability.metrics import note_database
+
+    note_database(False)
     return _respond(request, 503, {"database": ["unavailable"]}, {"Retry-After": "1"})
 
 

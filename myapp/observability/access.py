@@ -75,6 +75,8 @@ def finish(record, environ, response):
     route = getattr(request, "matched_route", None)
     route_name = route.name if route is not None else None
     used_db = request is not None and "dbsession" in request.__dict__
+    if used_db and status != 503:
+        metrics.note_database(True)  # a 503 noted False itself (myapp.edge.errors)
     method = environ.get("REQUEST_METHOD", "")
     if not used_db:
         outcome = "none"

@@ -80,6 +80,25 @@ ADMISSION_REFUSED = Counter(
     "in time at the current pace), timeout (waited queue_timeout).",
     ["reason"],
 )
+DATABASE_AVAILABLE = Gauge(
+    "myapp_database_available",
+    "1 when this worker's last use of the database worked, 0 when it answered 503 "
+    "database unavailable; the lowest over live workers.",
+    multiprocess_mode="livemin",
+)
+#: This process's last-seen database state: None (not used yet), True or False.
+_database_state = {"available": None}
+
+
+def note_database(available):
+    """Record what the last request saw of the database (readiness reports it, never waits)."""
+    if _database_state["available"] is not available:
+        _database_state["available"] = available
+        DATABASE_AVAILABLE.set(int(available))
+
+
+def database_available():
+    return _database_state["available"]
 
 #: The four classes a status can fall in; anything else would be a bug.
 STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}

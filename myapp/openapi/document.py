@@ -72,14 +72,14 @@ class Operation:
 OPERATIONS = [
     Operation("GET", "/api/health", "health",
               "Readiness, at its historical address (same as /api/health/ready)", "Health",
-              200, r.HealthResponse),
+              200, r.ReadinessResponse),
     Operation("GET", "/api/health/live", "liveness",
               "Liveness: the process answers (no database; restart the instance if not)",
               "Health", 200, r.HealthResponse, can_be_unavailable=False),
     Operation("GET", "/api/health/ready", "readiness",
-              "Readiness: the database answers within a short timeout and the instance "
-              "is not saturated (503 otherwise: route elsewhere, do not restart)",
-              "Health", 200, r.HealthResponse),
+              "Readiness: this instance should get traffic (started and warmed up; 503 "
+              "while it drains: route elsewhere, do not restart)",
+              "Health", 200, r.ReadinessResponse),
     Operation("POST", "/api/users", "register", "Register a new user", "Users",
               201, r.UserResponse, body=NewUserBody, errors=(409,)),
     Operation("POST", "/api/users/login", "login", "Log in with email and password", "Users",

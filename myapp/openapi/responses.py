@@ -95,6 +95,13 @@ class HealthResponse(Answer):
     status: Literal["ok"]
 
 
+class ReadinessResponse(Answer):
+    status: Literal["ok"]
+    database: Literal["ok", "unavailable", "unknown"] = Field(
+        description="What this instance last saw of the shared database (it is not waited "
+                    "on, and it does not make the instance unready)")
+
+
 class GenericErrorModel(Answer):
     """Every error: field or resource name to a list of messages."""
 

@@ -18,7 +18,6 @@ from .server import AppServer, production_environ
 TIMEOUT = 20  # seconds: every request and every wait below is bounded by it
 LOCK_HOLD = 1.0  # seconds; below the 2 s lock budget production may set
 PASSWORD = "correct-horse-battery"
-BURST_ROOM = {"threads": 28, "max_busy_requests": 26}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +36,7 @@ def server(environ):
     # Room for this module's largest burst (24 requests at once) in any one worker:
     # the throttle and lock behaviour under test, not admission control's quick 503s
     # (tests/live/test_reliability.py covers those).
-    with AppServer("production.ini", config_vars=BURST_ROOM, environ=environ) as server:
+    with AppServer("production.ini", environ=environ) as server:
         yield server
 
 
