@@ -24,7 +24,7 @@ per window; expired rows are purged, a batch per attempt. A throttled attempt
 costs three short statements at most and no password hash. The answer is the same
 whether or not the account exists (the key is the email as sent, folded).
 
-The client address is ``request.client_address`` (myapp.client_address): the
+The client address is ``request.client_address`` (myapp.edge.client_address): the
 peer, or what a trusted proxy says (``myapp.trusted_proxies``), never what a
 client wrote in a header; behind make production's nginx each client has its
 own count.
