@@ -29,9 +29,9 @@ peer, or what a trusted proxy says (``myapp.trusted_proxies``), never what a
 client wrote in a header; behind make production's nginx each client has its
 own count.
 
-Settings: ``myapp.login_failures_per_account`` (default 10),
-``myapp.login_failures_per_address`` (default 100) and
-``myapp.login_throttle_window_seconds`` (default 900).
+Settings (registry.app_settings; their defaults and reasons in myapp.settings):
+``login_failures_per_account``, ``login_failures_per_address`` and
+``login_throttle_window_seconds``.
 """
 
 import time
