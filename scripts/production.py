@@ -9,8 +9,11 @@ and the rest come from the environment. ``name=value`` arguments are ini
 variables for pserve (e.g. ``threads=32``), as on pserve's command line.
 
 Signals (to this process, e.g. ``kill -TERM``; docs/operations.md):
-- TERM or INT: nginx stops accepting and finishes what it holds, then gunicorn
-  finishes its requests; everything has stopped when this process exits.
+- TERM or INT: with ``--drain-seconds N``, readiness answers 503 draining for
+  N seconds first while everything else is still served (a load balancer
+  stops sending traffic); then nginx stops accepting and finishes what it
+  holds, then gunicorn finishes its requests; everything has stopped when
+  this process exits.
 - HUP: gunicorn replaces its workers gracefully (same code, re-read settings).
 - USR2: upgrade to the code now on disk: a second gunicorn starts on a socket
   of its own; once it answers, nginx switches to it (its old workers finish
@@ -40,6 +43,12 @@ TEMPLATE = ROOT / "deploy" / "nginx.conf"
 START_TIMEOUT = 60  # seconds for gunicorn or nginx to answer
 STOP_TIMEOUT = 30  # seconds for either to stop gracefully (gunicorn's graceful_timeout is 20)
 HEALTH_PATH = "/api/health/ready"
+#: What nginx answers for readiness while the instance drains (--drain-seconds).
+DRAIN_LOCATION = """        location = /api/health/ready {
+            add_header Retry-After 1 always;
+            return 503 '{"errors":{"server":["draining"]}}';
+        }
+"""
 
 
 def log(message):
@@ -112,6 +121,7 @@ class Production:
         # The application trusts X-Forwarded-For from its unix-socket peer, nginx, one hop.
         self.ini_vars.setdefault("trusted_proxies", "unix")
         self.generation = 0
+        self.draining = False
         self.app = self.socket = self.nginx = None
         self.pending = []
 
@@ -145,6 +155,7 @@ class Production:
             "listen": self.args.listen,
             "upstream": f"unix:{self.socket}",
             "client_timeout": f"{self.args.client_timeout}s",
+            "drain_location": DRAIN_LOCATION if self.draining else "",
             "max_body_bytes": self.ini_vars.get(
                 "max_body_bytes", ini_default(self.args.ini, "max_body_bytes", "1048576")),
         }
@@ -191,6 +202,14 @@ class Production:
         old_socket.unlink(missing_ok=True)
         log(f"upgraded: gunicorn {self.app.pid} on {self.socket}, the old one stopped")
 
+    def drain(self):
+        """Readiness fails for ``--drain-seconds`` while every other request is served."""
+        log(f"draining for {self.args.drain_seconds} s")
+        self.draining = True
+        self.write_nginx_conf()
+        self.nginx.send_signal(signal.SIGHUP)
+        time.sleep(self.args.drain_seconds)
+
     def stop(self):
         if self.nginx is not None and self.nginx.poll() is None:
             self.nginx.send_signal(signal.SIGQUIT)  # nginx: QUIT is the graceful stop
@@ -212,6 +231,8 @@ class Production:
                 while self.pending:
                     number = self.pending.pop(0)
                     if number in (signal.SIGTERM, signal.SIGINT):
+                        if self.args.drain_seconds:
+                            self.drain()
                         log("stopping")
                         return 0
                     self.reload() if number == signal.SIGHUP else self.upgrade()
@@ -232,6 +253,9 @@ def main(argv=None):
     parser.add_argument("--nginx-workers", default="1", help="nginx worker processes")
     parser.add_argument("--client-timeout", type=int, default=10,
                         help="seconds nginx waits between two reads or writes of a client")
+    parser.add_argument("--drain-seconds", type=float, default=0,
+                        help="on TERM, seconds readiness answers 503 before stopping "
+                             "(behind a load balancer: more than its probe interval)")
     parser.add_argument("ini_vars", nargs="*", metavar="name=value")
     args = parser.parse_args(argv)
     try:

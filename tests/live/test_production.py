@@ -273,3 +273,25 @@ def test_reload_and_upgrade_under_steady_load_lose_no_request(production, writer
     assert len(masters) == 2 and masters[0] != masters[1], "new code runs in a new gunicorn"
     assert set(results) <= {200, 201}, "no request lost or refused"
     assert len(results) > before_upgrade > 20
+
+
+def test_a_draining_instance_fails_readiness_and_still_serves_then_stops(private_cluster):
+    database = private_cluster.create_database("draining")
+    with ProductionServer(environ=production_environ(database, WEB_CONCURRENCY="1"),
+                          options=["--drain-seconds", "4"]) as server:
+        before = server.request("GET", "/api/health/ready")[0]
+        told = time.monotonic()
+        server.signal_production(signal.SIGTERM)
+        time.sleep(1)
+        ready = server.request("GET", "/api/health/ready")
+        live = server.request("GET", "/api/health/live")[0]
+        tags = server.request("GET", "/api/tags")[0]
+        server.process.wait(timeout=60)
+        stopped = time.monotonic() - told
+    print(f"\nreadiness {before} before TERM, {ready[0]} {ready[2]} while draining; liveness "
+          f"{live}, GET /api/tags {tags}; stopped {stopped:.1f} s after TERM (drain 4 s)")
+    assert before == 200
+    assert ready[0] == 503 and ready[2] == {"errors": {"server": ["draining"]}}
+    assert ready[1]["Retry-After"] == "1"
+    assert live == 200 and tags == 200, "everything else is still served while draining"
+    assert 4 <= stopped < 40 and server.process.returncode == 0
