@@ -22,6 +22,11 @@
               rendering       the view's dict as JSON
               view            bodies and queries validated by myapp.edge.validation
 
+The client's address is no tween either: ``request.client_address``
+(myapp.edge.client_address), from the peer or, only behind a trusted proxy,
+its forwarded header; the login throttle, the /metrics allowlist and the
+access log read it.
+
 pyramid_retry is not a tween: its execution policy runs the whole chain again
 for a transient database error (a new attempt), and the deadline is set once
 for all attempts.
