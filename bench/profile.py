@@ -305,8 +305,8 @@ def main(argv=None):
             for name, value in rows:
                 if value is None:
                     out.append(f"| {name} | | |")
-                elif value < 0:  # a part of rows above, shown apart
-                    out.append(f"| {name} | ({-value:.0f}) | ({-value / total:.0%}) |")
+                elif name.startswith("(included above"):  # a part of rows above, shown apart
+                    out.append(f"| {name} | ({abs(value):.0f}) | ({abs(value) / total:.0%}) |")
                 else:
                     out.append(f"| {name} | {value:.0f} | {value / total:.0%} |")
             out += ["", "Own time, the top functions:", "", "```"]
