@@ -3,12 +3,14 @@ from setuptools import find_packages, setup
 requires = [
     "alembic>=1.13",
     "argon2-cffi>=23.1",
-    "gunicorn>=27.0",
+    # Below the next major version: myapp relies on internals of these three
+    # (tests/db/test_library_canaries.py fails loudly when they change).
+    "gunicorn>=27.0,<28",
     "openapi-ui-bundles>=0.3",
     "orjson>=3.9",
     "plaster_pastedeploy",
     "prometheus_client>=0.17",
-    "psycopg[binary]>=3.3",
+    "psycopg[binary]>=3.3,<4",
     "pydantic>=2.6",
     "PyJWT>=2.8",
     "pyramid>=2.0",
@@ -21,7 +23,7 @@ requires = [
     "SQLAlchemy>=2.0,<3",
     "transaction>=4.0",
     "waitress>=3.0",
-    "zope.sqlalchemy>=3.1",
+    "zope.sqlalchemy>=3.1,<5",
 ]
 
 tests_require = [

@@ -89,7 +89,7 @@ def build_engine(raw, settings, role, url=None, prefix="sqlalchemy."):
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_timeout_ms=round(settings.sqlite_busy_timeout * 1000))
     elif engine.dialect.driver == "psycopg":
-        round_trips.install(engine)  # no ping, BEGIN with the first statement
+        round_trips.install(engine)  # a socket check instead of a ping per checkout
         if role != "script":
             budgets = Budgets.from_settings(settings)
             configure_postgresql(engine, budgets)

@@ -57,11 +57,11 @@ def test_pool_pre_ping_from_an_ini_string(database_url, setting, pings):
 
 
 def test_the_first_statement_is_inside_the_transaction(backend, db_engine):
-    """BEGIN goes out with the first statement, and still comes first: rolling
-    back undoes that statement; an error in it is an ordinary SQLAlchemy error
-    and leaves the connection usable."""
+    """BEGIN comes before the first statement: rolling back undoes that
+    statement; an error in it is an ordinary SQLAlchemy error and leaves the
+    connection usable."""
     if backend != "postgresql":
-        pytest.skip("psycopg's pipeline")
+        pytest.skip("psycopg's BEGIN")
     engine = get_engine({"sqlalchemy.url": db_engine.url.render_as_string(hide_password=False)})
     try:
         with engine.connect() as connection:
@@ -77,3 +77,19 @@ def test_the_first_statement_is_inside_the_transaction(backend, db_engine):
             assert connection.execute(sa.text("SELECT 2")).scalar() == 2
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("options", [
+    {"stream_results": True, "max_row_buffer": 10},
+    {"yield_per": 10},
+])
+def test_a_streamed_query_runs_as_the_first_statement_of_a_request(make_app, backend, options):
+    """A server-side cursor (``stream_results``, ``yield_per``) on the app's own
+    engine, first in its transaction, as a view streaming a large answer would."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's server-side cursors")
+    engine = app_engine(make_app())
+    with engine.connect() as connection:
+        result = connection.execution_options(**options).execute(
+            sa.text("SELECT n FROM generate_series(1, 95) AS n"))
+        assert [row.n for row in result] == list(range(1, 96))
