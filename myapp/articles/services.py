@@ -5,11 +5,11 @@ import secrets
 import unicodedata
 
 from sqlalchemy import Integer, bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..edge.errors import forbidden
 from ..models import utcnow
 from ..db import mark_session_changed
+from ..db.statements import for_session, per_dialect
 from . import counters
 from .counters import ARTICLES, AUTHOR, FAVORITES_BY, FAVORITES_OF, TAG
 from .models import Article, ArticleTag
@@ -136,7 +136,7 @@ def _favorite_statement(dialect_insert):
 
 #: Core statements (the ORM would take bound values for a bulk insert), built once
 #: (per dialect: ON CONFLICT is not standard SQL); the session is marked changed.
-FAVORITE = {"postgresql": _favorite_statement(postgresql.insert), "sqlite": _favorite_statement(sqlite.insert)}
+FAVORITE = per_dialect(_favorite_statement)
 UNFAVORITE = delete(favorites).where(
     favorites.c.user_id == bindparam("user_id"),
     favorites.c.article_id.in_(select(articles.c.id).where(articles.c.slug == bindparam("slug"))),
@@ -158,7 +158,7 @@ def favorite(dbsession, user, slug):
     once. An unknown slug inserts nothing; the caller's read of the article
     answers 404 (and the transaction aborts).
     """
-    statement = FAVORITE[dbsession.get_bind().dialect.name]
+    statement = for_session(FAVORITE, dbsession)
     inserted = dbsession.execute(statement, {"user_id": user.id, "slug": slug}).scalar()
     mark_session_changed(dbsession)
     _favorites_changed(dbsession, user, inserted, 1)  # counted once: only when inserted

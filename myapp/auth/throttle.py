@@ -36,15 +36,13 @@ Settings (registry.app_settings; their defaults and reasons in myapp.settings):
 
 import time
 
-from sqlalchemy import case, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import case, delete, update
 
 from ..db import mark_session_changed
+from ..db.statements import insert_for, purge_expired
 from ..edge.errors import error
 from .models import LoginAttempts
 
-PURGE_BATCH = 100
-UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 attempts_table = LoginAttempts.__table__
 
 
@@ -105,7 +103,7 @@ class LoginThrottle:
     def _count(self, session, key, now):
         """(attempts, window_start) of ``key`` after counting one more, atomically."""
         expired = attempts_table.c.window_start <= now - self.window
-        upsert = UPSERTS[session.get_bind().dialect.name](attempts_table)
+        upsert = insert_for(session, attempts_table)
         statement = (
             upsert.values(key=key, attempts=1, window_start=now)
             .on_conflict_do_update(
@@ -120,15 +118,8 @@ class LoginThrottle:
         return session.execute(statement).one()
 
     def _purge(self, session, now):
-        # SKIP LOCKED (PostgreSQL): never wait for, or deadlock with, another
-        # request's purge or count; SQLite serializes writers anyway.
-        expired = (
-            select(attempts_table.c.key)
-            .where(attempts_table.c.window_start <= now - self.window)
-            .limit(PURGE_BATCH)
-            .with_for_update(skip_locked=True)
-        )
-        session.execute(delete(attempts_table).where(attempts_table.c.key.in_(expired)))
+        purge_expired(session, attempts_table, attempts_table.c.key,
+                      attempts_table.c.window_start, now - self.window)
 
 
 def includeme(config):

@@ -55,9 +55,9 @@ from dataclasses import dataclass
 
 import orjson
 from pyramid.response import Response
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from ...db import mark_session_changed
+from ...db.statements import purge_expired
 from ..errors import APIError, error
 from ..validation import bounded_body
 from .models import IdempotencyKey
@@ -70,9 +70,6 @@ KEY_CHARACTERS = r'[!#-\[\]-~]{1,255}'
 KEY_FORMAT = re.compile(f'"{KEY_CHARACTERS}"|{KEY_CHARACTERS}')
 
 MALFORMED_KEY = 'must be 1 to 255 visible ASCII characters but " and \\, in quotes or not'
-
-#: Expired rows deleted per keyed request, at most.
-PURGE_BATCH = 100
 
 #: The stored answer's headers: what describes the body; the others are per request.
 STORED_HEADERS = ("Content-Type", "ETag")
@@ -100,23 +97,6 @@ def fingerprint(request):
     digest = hashlib.sha256(f"{request.method} {request.path_info}\n".encode())
     digest.update(request.body)
     return digest.hexdigest()
-
-
-def purge_expired(dbsession, now):
-    """Delete up to PURGE_BATCH expired keys; rows locked by others are left for later."""
-    expired = (
-        select(IdempotencyKey.id)
-        .where(IdempotencyKey.expires_at <= now)
-        .order_by(IdempotencyKey.id)
-        .limit(PURGE_BATCH)
-        .with_for_update(skip_locked=True)
-    )
-    result = dbsession.execute(
-        delete(IdempotencyKey).where(IdempotencyKey.id.in_(expired.scalar_subquery())),
-        execution_options={"synchronize_session": False},
-    )
-    if result.rowcount:
-        mark_session_changed(dbsession)  # a bulk delete, not a unit-of-work flush
 
 
 def _token_holder(answer, path):
@@ -166,7 +146,7 @@ def _scope(request, keyed):
 def _keyed(request, view, key, scope, keyed):
     dbsession = request.dbsession
     now = int(time.time())
-    purge_expired(dbsession, now)
+    purge_expired(dbsession, IdempotencyKey, IdempotencyKey.id, IdempotencyKey.expires_at, now)
     request_print = fingerprint(request)
     stored = dbsession.scalar(
         select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
