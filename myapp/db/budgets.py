@@ -19,8 +19,8 @@ Two layers, because a database can be slow in two ways:
   statement cancelled on the server (psycopg's ``cancel_safe``): the waiting
   thread receives ``QueryCanceled`` (503), the transaction rolls back and the
   connection stays in the pool; nothing is left running on the server.
-  If the server does not even answer the cancel within ``grace`` (its host
-  hung, a network black hole), the connection's socket is shut down: the
+  If the server does not even take the cancel within ``CANCEL_GRACE`` (its
+  host hung, a network black hole), the connection's socket is shut down: the
   waiting thread gets a disconnect, and that one connection, and only that
   one, is discarded (``handle_error``: a disconnect does not recycle the
   whole pool; the pooled connections the server really ended are found at
@@ -71,6 +71,10 @@ DEADLINE_ENVIRON_KEY = "myapp.db_deadline"
 #: precision of the deadline, at about twenty wake-ups a second per process.
 WATCHDOG_TICK = 0.05
 
+#: Seconds the server has to take a cancel before the connection's socket is
+#: shut down: a live server takes one within milliseconds, even when busy.
+CANCEL_GRACE = 1.0
+
 #: Milliseconds between PostgreSQL's checks that a running statement's client
 #: is still connected (PostgreSQL 14+): a statement whose client left ends soon.
 CLIENT_CONNECTION_CHECK_MS = 1000
@@ -111,11 +115,6 @@ class Budgets:
             "client_connection_check_interval": str(CLIENT_CONNECTION_CHECK_MS),
         }
 
-    @property
-    def grace(self):
-        """Seconds a cancelled statement has to end before its socket is shut down."""
-        return min(1.0, self.request_timeout / 2)
-
 
 def _milliseconds(seconds):
     return str(max(1, round(seconds * 1000)))
@@ -130,14 +129,14 @@ class Watchdog:
 
     def __init__(self, tick=WATCHDOG_TICK):
         self.tick = tick
-        self.armed = {}  # psycopg connection -> (deadline, grace)
-        self.cancelling = {}  # psycopg connection -> (monotonic time sent, thread)
+        self.armed = {}  # psycopg connection -> deadline
+        self.cancelling = {}  # psycopg connection -> Cancel
         self._thread = None
         self._starting = threading.Lock()
         os.register_at_fork(after_in_child=self._forget_parent)
 
-    def arm(self, connection, deadline, grace):
-        self.armed[connection] = (deadline, grace)
+    def arm(self, connection, deadline):
+        self.armed[connection] = deadline
         if self._thread is None:
             self._start()
 
@@ -147,7 +146,7 @@ class Watchdog:
         if cancel is not None:
             # The cancel must not reach the server after another request took
             # the connection: wait for it to have been delivered (or given up).
-            cancel[1].join()
+            cancel.thread.join()
 
     def _start(self):
         with self._starting:
@@ -170,25 +169,36 @@ class Watchdog:
                 log.exception("database watchdog")
 
     def look(self):
-        """Cancel what is overdue; shut down what ignored its cancel for ``grace``."""
+        """Cancel what is overdue; shut down what the server did not take a cancel for."""
         now = time.monotonic()
-        for connection, (deadline, grace) in list(self.armed.items()):
+        for connection, deadline in list(self.armed.items()):
             if deadline > now or connection.pgconn.transaction_status != TransactionStatus.ACTIVE:
                 continue  # in time, or not waiting for a statement
             cancel = self.cancelling.get(connection)
             if cancel is None:
-                thread = threading.Thread(target=_cancel, args=(connection, grace), daemon=True)
-                self.cancelling[connection] = (now, thread)
-                thread.start()
-            elif now - cancel[0] >= grace:
+                self.cancelling[connection] = Cancel(connection)
+            elif not cancel.delivered and not cancel.shut_down and now - cancel.sent >= CANCEL_GRACE:
+                # The server did not even take the cancel: presumed unreachable.
+                cancel.shut_down = True
                 _shut_down(connection)
 
 
-def _cancel(connection, grace):
-    try:
-        connection.cancel_safe(timeout=grace)
-    except Exception as exc:  # the server did not take it: the watchdog shuts the socket
-        log.warning("cannot cancel a statement past its deadline: %s", exc)
+class Cancel:
+    """A cancel request for the statement ``connection`` runs, sent from a thread of its own."""
+
+    def __init__(self, connection):
+        self.sent = time.monotonic()
+        self.delivered = False  # the server took it: the statement ends, nothing more to do
+        self.shut_down = False
+        self.thread = threading.Thread(target=self._send, args=(connection,), daemon=True)
+        self.thread.start()
+
+    def _send(self, connection):
+        try:
+            connection.cancel_safe(timeout=CANCEL_GRACE)
+            self.delivered = True
+        except Exception as exc:  # the watchdog shuts the socket down
+            log.warning("cannot cancel a statement past its deadline: %s", exc)
 
 
 def _shut_down(connection):
@@ -231,9 +241,13 @@ def configure_postgresql(engine, budgets, watchdog=WATCHDOG):
     def _arm(dbapi_connection, connection_record, connection_proxy):
         # Armed until checkin, so the rollback when the session closes (after
         # the request's tweens returned) is bounded by the request's deadline
-        # too. Outside a request (a replica's health check) one request budget.
-        deadline = _deadline.get() or time.monotonic() + budgets.request_timeout
-        watchdog.arm(dbapi_connection, deadline, budgets.grace)
+        # too; and by this engine's own budget (readiness has a shorter one),
+        # which is all there is outside a request (a replica's check).
+        deadline = time.monotonic() + budgets.request_timeout
+        request_deadline = _deadline.get()
+        if request_deadline is not None and request_deadline < deadline:
+            deadline = request_deadline
+        watchdog.arm(dbapi_connection, deadline)
 
     @event.listens_for(engine, "checkin")
     def _disarm(dbapi_connection, connection_record):
