@@ -26,8 +26,8 @@ import random
 
 from sqlalchemy import BigInteger, SmallInteger, String, cast, delete, exists, func, literal, select, text
 from sqlalchemy import union_all
-from sqlalchemy.dialects import postgresql, sqlite
 from ..db import mark_session_changed
+from ..db.statements import INSERTS
 from .models import Counter, CounterBackfill, Favorite
 
 #: Rows per count: concurrent writers of one count spread over this many rows.
@@ -66,7 +66,7 @@ def total(kind, subject):
 
 def _upsert(dialect_name, rows):
     """INSERT ``rows`` (a select of kind, subject, slot, n), adding to the slots that exist."""
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect_name]
+    insert = INSERTS[dialect_name]
     statement = insert(counters).from_select(["kind", "subject", "slot", "n"], rows)
     return statement.on_conflict_do_update(
         index_elements=[counters.c.kind, counters.c.subject, counters.c.slot],
