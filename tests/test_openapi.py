@@ -147,3 +147,25 @@ def test_the_document_says_each_query_parameter_is_given_at_most_once(testapp):
         for parameter in (p for p in parameters if p["in"] == "query"):
             assert parameter["schema"].get("type") != "array"
             assert "At most once: a repeated parameter is 422." in parameter["description"]
+
+
+def _keys(schema):
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            yield key
+            yield from _keys(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            yield from _keys(item)
+
+
+def test_query_bounds_are_json_schema_keywords_so_clients_and_the_fuzzer_know_them(testapp):
+    """An optional bounded integer (the comments' limit) keeps its minimum and maximum."""
+    document = testapp.get("/api/openapi.json").json
+    assert not {"ge", "le", "gt", "lt"} & set(_keys(document["paths"]))
+    [limit] = [
+        parameter["schema"]
+        for parameter in document["paths"]["/api/articles/{slug}/comments"]["get"]["parameters"]
+        if parameter["name"] == "limit"
+    ]
+    assert {"minimum": 1, "maximum": 100}.items() <= limit["anyOf"][0].items()

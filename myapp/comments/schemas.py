@@ -6,7 +6,7 @@ from ..articles.paging import decode_cursor
 from ..articles.schemas import Cursor
 from ..models import iso_utc
 from ..users.schemas import profile_json
-from ..edge.validation import QueryInteger, QuerySchema, Schema, Text
+from ..edge.validation import BoundedQueryInteger, QuerySchema, Schema, Text
 
 #: The largest page of comments (the extension; without ``limit``, all of them).
 MAX_COMMENTS_PAGE = 100
@@ -24,8 +24,8 @@ class CommentPage(QuerySchema):
     """Extension: a bounded page of comments, oldest first. Without ``limit``
     the answer has every comment, as the spec defines it."""
 
-    limit: QueryInteger | None = Field(
-        None, ge=1, le=MAX_COMMENTS_PAGE,
+    limit: BoundedQueryInteger(1, MAX_COMMENTS_PAGE) | None = Field(
+        None,
         description="Extension: at most this many comments, and Link rel=\"next\" when more follow.",
     )
     cursor: Cursor = None

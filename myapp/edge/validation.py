@@ -108,6 +108,18 @@ QueryInteger = Annotated[
 ]
 
 
+def BoundedQueryInteger(ge, le):
+    """A QueryInteger with its bounds on the integer itself: for an optional one
+    (``BoundedQueryInteger(1, 100) | None``), whose bounds given in the field's
+    ``Field`` pydantic would leave out of the JSON schema (the OpenAPI document)."""
+    return Annotated[
+        int,
+        Field(ge=ge, le=le),
+        BeforeValidator(_canonical_integer),
+        Field(json_schema_extra={"pattern": CANONICAL_INTEGER}),
+    ]
+
+
 class Schema(BaseModel):
     """Request bodies: JSON types only (no "1" for 1), unknown fields refused."""
 
