@@ -15,6 +15,7 @@ import statistics
 import threading
 import time
 
+import psycopg
 import pytest
 
 from .cluster import require
@@ -91,8 +92,9 @@ def test_a_burst_of_200_clients_is_served_in_full(production, writer):
     answers = [a for batch in in_parallel([lambda n=n: client(n) for n in range(clients)],
                                           clients) for a in batch]
     statuses = [status for status, _, _ in answers]
+    others = sorted({(status, str(answer)) for status, answer, _ in answers if status != 200})
     print(f"\n{clients} clients x 5 (list, tags, one article) at once: "
-          f"{statuses.count(200)} x 200, {len(statuses) - statuses.count(200)} others; "
+          f"{statuses.count(200)} x 200, {len(statuses) - statuses.count(200)} others {others}; "
           f"{quantiles([elapsed for _, _, elapsed in answers])}")
     assert statuses == [200] * (clients * 5)
 
@@ -113,12 +115,48 @@ def test_forty_users_toggling_favorites_at_once_are_all_served(production, write
     answers = [a for batch in in_parallel([lambda h=h: toggle(h) for h in users], len(users))
                for a in batch]
     statuses = [status for status, _, _ in answers]
+    others = sorted({(status, str(answer)) for status, answer, _ in answers if status != 200})
     print(f"\n40 users x 10 favorite toggles at once: {statuses.count(200)} x 200, "
-          f"others {sorted(set(statuses) - {200})}; "
+          f"others {others}; "
           f"{quantiles([elapsed for _, _, elapsed in answers])}")
     assert statuses == [200] * 400
     assert production.request("GET", f"/api/articles/{slug}")[2]["article"][
         "favoritesCount"] == 0
+
+
+# --- a locked database, through nginx ------------------------------------------------------
+
+
+def test_a_locked_table_answers_json_503_in_time_and_liveness_within_a_second(
+    production, private_cluster, writer
+):
+    budget = 2 + 2  # production.ini: queue_timeout, then db_lock_timeout
+    before = production.request("GET", "/api/articles")[2]["articlesCount"]
+    lock = psycopg.connect(private_cluster.url("production").replace("+psycopg", ""))
+    try:
+        lock.execute("LOCK TABLE articles IN ACCESS EXCLUSIVE MODE")
+        article = {"article": {"title": "Held", "description": "d", "body": "b"}}
+        calls = [lambda: timed(production, "GET", "/api/articles")] * 40
+        calls += [lambda: timed(production, "POST", "/api/articles", article, writer)] * 4
+        calls += [lambda: (time.sleep(0.5), timed(production, "GET", "/api/health/live"))[1]] * 3
+        answers = in_parallel(calls, len(calls))
+    finally:
+        lock.rollback()
+        lock.close()
+    answers, liveness = answers[:-3], answers[-3:]
+    after = production.request("GET", "/api/articles")[2]["articlesCount"]
+    slowest = max(elapsed for _, _, elapsed in answers)
+    print(f"\n44 requests on a locked table through nginx: "
+          f"{sorted({(status, str(answer)) for status, answer, _ in answers})}; slowest "
+          f"{slowest:.2f} s (budget {budget} s); liveness {[round(l[2], 3) for l in liveness]} s; "
+          f"articles before {before}, after {after}")
+    for status, answer, elapsed in answers:
+        assert status == 503, answer
+        assert answer in ({"errors": {"database": ["unavailable"]}},
+                          {"errors": {"server": ["busy"]}})
+    assert slowest < 2 * budget + 1, "no request hangs"
+    assert all(status == 200 and elapsed < 1 for status, _, elapsed in liveness)
+    assert after == before, "nothing written"
 
 
 # --- slow clients -----------------------------------------------------------------------------
