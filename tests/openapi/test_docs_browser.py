@@ -29,7 +29,7 @@ from waitress import wasyncore
 
 from myapp.openapi.document import OPERATIONS
 
-from .helpers import auth, register
+from ..helpers import auth, register
 
 CHROMIUM = os.environ.get("MYAPP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 from myapp.edge.errors import view_methods
 from myapp.openapi.document import OPERATIONS
 
-from .contract import check_response
+from ..contract import check_response
 
 #: Not API endpoints: the document itself, its viewer, and the operators' metrics.
 DOCUMENTATION_ROUTES = {"openapi", "docs", "__docs/static/", "metrics"}

@@ -9,7 +9,7 @@ from pyramid.scripting import prepare
 from myapp import pshell
 from myapp.users.models import User
 
-from .helpers import db_snapshot
+from ..helpers import db_snapshot
 
 
 def write_under_get_view(config):

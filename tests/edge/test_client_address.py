@@ -7,7 +7,7 @@ and only the entry its hops point at. The throttle and /metrics follow it.
 import webtest
 from pyramid.view import view_config
 
-from .contract import ContractTestApp
+from ..contract import ContractTestApp
 
 FORGED = "198.51.100.66"
 

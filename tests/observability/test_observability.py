@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import webtest
 from prometheus_client import REGISTRY
 
-from .helpers import auth, register
+from ..helpers import auth, register
 
 TEST_LOG = logging.getLogger("myapp.tests")
 SERVER_TIMING = re.compile(r"^db;dur=(\d+\.\d), app;dur=(\d+\.\d)$")
