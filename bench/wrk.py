@@ -74,6 +74,14 @@ class StatementCounter:
         self.connection.close()
 
 
+def bench_json(completed):
+    """The figures a finished wrk run printed on its ``BENCH_JSON`` line (bench/scenarios.py's Lua)."""
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("BENCH_JSON ")]
+    if completed.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
+    return json.loads(lines[-1].split(" ", 1)[1])
+
+
 def run_wrk(base, scenario, seeded, duration, counter, database, connections=16):
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua_script(scenario, seeded))
@@ -87,10 +95,7 @@ def run_wrk(base, scenario, seeded, duration, counter, database, connections=16)
         statements, control, db_ms = counter.counts(database)
     finally:
         os.unlink(script.name)
-    lines = [line for line in completed.stdout.splitlines() if line.startswith("BENCH_JSON ")]
-    if completed.returncode != 0 or not lines:
-        raise RuntimeError(f"wrk failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
-    data = json.loads(lines[-1].split(" ", 1)[1])
+    data = bench_json(completed)
     refused = data["non2xx"] + data["socket_errors"]
     # Only answered requests count: a fast refusal (503) is no throughput, and
     # sends no SQL.

@@ -27,6 +27,7 @@ from tests.live.cluster import PostgresCluster
 from tests.live.server import ROOT, AppServer, production_environ
 
 from ..scenarios import LUA, lua_string
+from ..wrk import bench_json
 from . import checks
 from .seed import SIZES, Shape, load, schema
 
@@ -82,10 +83,7 @@ def wrk(base, path, token, duration):
         )
     finally:
         os.unlink(handle.name)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH_JSON ")]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"wrk failed:\n{done.stdout}\n{done.stderr}")
-    data = json.loads(lines[-1].split(" ", 1)[1])
+    data = bench_json(done)
     return Timing(data["p50_us"] / 1000, data["p99_us"] / 1000,
                   data["requests"] / (data["duration_us"] / 1e6), data["non2xx"] + data["socket_errors"])
 
