@@ -20,6 +20,9 @@ Deep pages: ``offset`` is bounded (``schemas.MAX_OFFSET``); a keyset
 ``cursor`` (the last article's ``created_at`` and ``id``) continues after any
 article at the cost of the first page.
 
+Which articles a page holds, in what order, and where its total comes from
+is myapp.articles.filters; this module builds the statement around it.
+
 Statements are built once per shape (dialect, signed in or not, which
 filters, counters or not, cursor or not) with bound parameters, and reused:
 building a ``select()`` per request cost more than running it.
@@ -32,22 +35,14 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.types import NullType, TypeDecorator
 
 from ..edge.errors import not_found
-from ..users.models import Follow, User, lookup_key
+from ..users.models import lookup_key
 from . import counters as counted
-from .counters import ARTICLES, AUTHOR, FAVORITES_BY, FAVORITES_OF, TAG, subject_of
-from .models import Article, ArticleTag, Favorite
-
-articles = Article.__table__
-tags = ArticleTag.__table__
-favorites = Favorite.__table__
-users = User.__table__
-follows = Follow.__table__
-
-#: The filters of /articles, each a bound parameter of the same name.
-FILTERS = ("tag", "author", "favorited")
-#: The filters that name a user: compared with ``users.username_key``.
-USERNAME_FILTERS = frozenset({"author", "favorited"})
-
+from .counters import FAVORITES_OF, TAG, subject_of
+from .filters import (
+    FILTERS, NEWEST_FIRST, USERNAME_FILTERS, articles, favorites, filter_conditions, follows,
+    maintained_total, tags, users,
+)
+from .models import Article
 
 class TagNames(TypeDecorator):
     """An article's tag names as a sorted list, from either database's aggregate."""
@@ -115,75 +110,14 @@ def _article_columns(dialect_name, signed_in, with_body, with_counters):
     return columns
 
 
-def _conditions(filters, feed):
-    """WHERE conditions on ``articles`` for the named filters (bound parameters)."""
-    conditions = []
-    if "tag" in filters:
-        conditions.append(
-            articles.c.id.in_(select(tags.c.article_id).where(tags.c.name == bindparam("tag")))
-        )
-    if "author" in filters:
-        conditions.append(
-            articles.c.author_id.in_(select(users.c.id).where(users.c.username_key == bindparam("author")))
-        )
-    if "favorited" in filters:
-        conditions.append(
-            articles.c.id.in_(
-                select(favorites.c.article_id)
-                .join(users, users.c.id == favorites.c.user_id)
-                .where(users.c.username_key == bindparam("favorited"))
-            )
-        )
-    if feed:
-        conditions.append(
-            articles.c.author_id.in_(
-                select(follows.c.followee_id).where(follows.c.follower_id == bindparam("viewer_id"))
-            )
-        )
-    return conditions
-
-
-NEWEST_FIRST = (articles.c.created_at.desc(), articles.c.id.desc())
-
-
-def _user_subject(name):
-    """The counter subject of the user whose ``username_key`` is the parameter ``name``."""
-    return (
-        select(subject_of(users.c.id)).where(users.c.username_key == bindparam(name)).scalar_subquery()
-    )
-
-
-def _maintained_total(filters, feed):
-    """The total from the counters, or None when the page has more than one filter."""
-    if len(filters) + feed > 1:
-        return None
-    if feed:
-        followed = select(subject_of(follows.c.followee_id)).where(
-            follows.c.follower_id == bindparam("viewer_id")
-        )
-        return (
-            select(counted.summed())
-            .where(counted.counters.c.kind == AUTHOR, counted.counters.c.subject.in_(followed))
-            .scalar_subquery()
-        )
-    if not filters:
-        return counted.total(ARTICLES, "")
-    kind, subject = {
-        "tag": (TAG, bindparam("tag")),
-        "author": (AUTHOR, _user_subject("author")),
-        "favorited": (FAVORITES_BY, _user_subject("favorited")),
-    }[filters[0]]
-    return counted.total(kind, subject)
-
-
 @functools.lru_cache(maxsize=128)
 def page_statement(dialect_name, signed_in, filters, feed=False, with_counters=False, keyset=False):
     """A page of articles (no body) and the total: the total left-joined to the page.
 
     ``keyset``: only articles older than (``after_created_at``, ``after_id``).
     """
-    conditions = _conditions(filters, feed)
-    maintained = _maintained_total(filters, feed) if with_counters else None
+    conditions = filter_conditions(filters, feed)
+    maintained = maintained_total(filters, feed) if with_counters else None
     if maintained is not None:
         total = select(maintained.label("total"))
     else:
