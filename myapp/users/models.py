@@ -1,6 +1,7 @@
-from sqlalchemy import ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, validates
+from sqlalchemy import ForeignKey, Integer, String, Text, event
+from sqlalchemy.orm import Mapped, mapped_column, object_session, validates
 
+from ..db.replication import note_writer
 from ..models import Base, Timestamped
 
 #: Unicode full case folding maps one character to at most three.
@@ -44,6 +45,15 @@ class User(Timestamped, Base):
 
     def __repr__(self):
         return f"<User {self.id} {self.username!r}>"
+
+
+@event.listens_for(User, "after_insert")
+@event.listens_for(User, "after_update")
+def _note_writer(mapper, connection, user):
+    # Read-your-writes (myapp.db.replication): a request that creates or
+    # changes a user row wrote as that user, a registration included. An ORM
+    # flush calls this for every such row, dirty ones with no net change too.
+    note_writer(object_session(user), user.id)
 
 
 class Follow(Base):

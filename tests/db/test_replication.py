@@ -7,8 +7,10 @@ import socket
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from ..contract import ContractTestApp
+from ..helpers import auth, register
 
 
 @pytest.fixture
@@ -41,3 +43,35 @@ def test_a_black_holed_replica_adds_nothing_to_any_request(make_app, backend, bl
         time.sleep(0.02)
     print(f"slowest read with a black-holed replica: {slowest:.3f} s")
     assert slowest < 1.0, "a request waited for the replica's check"
+
+
+class RecordedPositions:
+    """WritePositions' interface, keeping what it is told instead of asking Redis."""
+
+    def __init__(self):
+        self.recorded = []
+
+    def required(self, user_id):
+        return 0
+
+    def record(self, user_ids, lsn):
+        self.recorded.append(list(user_ids))
+
+
+def test_a_registration_records_its_new_user_as_the_writer(make_app, backend, database_url, db_engine):
+    """Read-your-writes for a new account: the registration carried no token,
+    yet the user it created is recorded as having written (the users package
+    marks it through myapp.db.replication.note_writer)."""
+    if backend != "postgresql":
+        pytest.skip("read replicas are PostgreSQL's")
+    app = make_app(**{"myapp.replica_urls": database_url})  # the primary as its own replica
+    positions = app.registry["read_router"].positions = RecordedPositions()
+    client = ContractTestApp(app)
+    token, _ = register(client, "newcomer")
+    with db_engine.connect() as connection:
+        user_id = connection.execute(sa.text("SELECT id FROM users WHERE username = 'newcomer'")).scalar_one()
+    assert positions.recorded == [[user_id]]
+    client.put_json("/api/user", {"user": {"bio": "hello"}}, headers=auth(token))
+    assert positions.recorded[-1] == [user_id]
+    client.get("/api/user", headers=auth(token))  # a read records nothing
+    assert len(positions.recorded) == 2

@@ -33,6 +33,7 @@ import logging
 import pyramid_retry
 from sqlalchemy import event, text
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from ...observability.metrics import REPLICA_FALLBACKS
 from ..sessions import SAFE_METHODS
@@ -96,7 +97,7 @@ class ReadRouter:
 
     def record_write(self, committed, request, dbsession):
         """After-commit hook: store the primary's WAL position for the users who wrote."""
-        user_ids = set(dbsession.info.get("written_user_ids", ()))
+        user_ids = set(dbsession.info.get(WRITERS_KEY, ()))
         if request.claimed_user_id is not None:
             user_ids.add(request.claimed_user_id)
         if not committed or not user_ids:
@@ -139,13 +140,21 @@ def make_replica(settings, name, engine):
     return replica
 
 
-def _remember_written_users(dbsession, flush_context):
-    """The users a flush created or changed: a registration writes as its new user."""
-    from ...users.models import User
+#: ``dbsession.info`` key: the ids of the users a request's flushes wrote as.
+WRITERS_KEY = "written_user_ids"
 
-    written = {obj.id for obj in (*dbsession.new, *dbsession.dirty) if isinstance(obj, User)}
-    if written:
-        dbsession.info.setdefault("written_user_ids", set()).update(written)
+
+def note_writer(dbsession: Session, user_id: int) -> None:
+    """Record that ``dbsession``'s request wrote as user ``user_id``.
+
+    The domain package that owns the users calls it for every user row it
+    creates or changes (myapp.users.models): a registration writes as its new
+    user, who has no token yet, so ``request.claimed_user_id`` cannot say it.
+    After the commit the user's reads wait for a replica that has that write
+    (``ReadRouter.record_write``). Offered here rather than reading the users'
+    model from myapp.db: imports flow from the domain down to the database.
+    """
+    dbsession.info.setdefault(WRITERS_KEY, set()).add(user_id)
 
 
 def includeme(config):
@@ -172,8 +181,6 @@ def includeme(config):
 
 
 def _track_writes(factory, router):
-    event.listen(factory, "after_flush", _remember_written_users)
-
     @event.listens_for(factory, "after_begin")
     def _record_after_commit(dbsession, transaction, connection):
         request = dbsession.info.get("request")
