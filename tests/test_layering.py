@@ -56,15 +56,51 @@ def import_edges():
     return edges
 
 
-#: The units of myapp that work with the database but know nothing of the domain.
-BELOW_THE_DOMAIN = {"settings", "models", "observability", "db"}
-DOMAIN = {"auth", "users", "articles", "comments"}
+#: myapp's packages and top-level modules, lowest first (docs/architecture.md,
+#: "Layers"). A unit imports only units of the layers below its own: never one
+#: above (a back-arrow), never one beside it, so the graph has no cycle.
+LAYERS = (
+    {"settings", "methods", "models", "renderers"},  # no import of myapp at all
+    {"observability"},  # access log, request ids, metrics
+    {"db"},  # the database lifecycle; engines feed the pool metrics
+    {"edge"},  # the tween chain, errors, validation, idempotency
+    {"auth"},  # passwords, tokens, claims, the security policy
+    {"users"},
+    {"articles"},  # authors are users
+    {"comments"},  # on articles
+    {"health", "openapi", "demo"},  # read every domain's schemas or services
+    {"myapp", "scripts", "server", "pshell"},  # entry points
+)
+
+
+def layer_of(name):
+    return next(number for number, layer in enumerate(LAYERS) if name in layer)
+
+
+def units():
+    return {unit(module_name(path)) for path in PACKAGE.rglob("*.py")}
+
+
+def test_every_package_has_a_declared_layer():
+    declared = set().union(*LAYERS)
+    assert units() - declared == set(), "add the new package to LAYERS and docs/architecture.md"
+    assert declared - units() == set(), "a package is gone: drop it from LAYERS"
+
+
+def test_imports_flow_down_the_layers_only():
+    wrong = {
+        f"{source} -> {target}": why for (source, target), why in import_edges().items()
+        if layer_of(target) >= layer_of(source)
+    }
+    assert wrong == {}
 
 
 def test_the_database_layer_imports_no_domain_package():
+    domain = {"auth", "users", "articles", "comments"}
+    assert layer_of("db") < min(layer_of(name) for name in domain)
     back_arrows = [
         why for (source, target), why in import_edges().items()
-        if source in BELOW_THE_DOMAIN and target in DOMAIN
+        if layer_of(source) <= layer_of("db") and target in domain
     ]
     assert back_arrows == []
 

@@ -41,7 +41,6 @@ would roll them back.
 
 from .engines import Engines, build_engines, get_engine
 from .sessions import (
-    SAFE_METHODS,
     get_session_factory,
     get_tm_session,
     mark_session_changed,
@@ -49,7 +48,7 @@ from .sessions import (
 )
 
 __all__ = [
-    "Engines", "SAFE_METHODS", "get_engine", "get_session_factory", "get_tm_session",
+    "Engines", "get_engine", "get_session_factory", "get_tm_session",
     "includeme", "mark_session_changed", "process_started",
 ]
 

@@ -31,8 +31,7 @@ from zope.sqlalchemy.datamanager import (
     mark_changed,
 )
 
-#: Methods that do not write; every other method takes SQLite's write lock up front.
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+from ..methods import SAFE_METHODS
 
 #: The key of ``session.info`` naming the session's transaction manager.
 TM_INFO_KEY = "transaction_manager"

@@ -36,7 +36,7 @@ import re
 
 from pyramid.response import FileResponse
 
-from ..db import SAFE_METHODS
+from ..methods import SAFE_METHODS
 from .errors import error
 
 #: Where a view leaves the content digest of its answer for the tween.

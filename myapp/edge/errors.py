@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from ..db.transactions import attempt_label, failure_reason, will_be_replayed
+from ..observability.metrics import note_database
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +140,6 @@ def database_unavailable_view(exc, request):
     if not will_be_replayed(request, exc):
         log.error("database unavailable, answered 503 (%s): %s", attempt_label(request),
                   failure_reason(exc))
-    # Imported here: myapp.observability imports myapp.db, which imports this package.
-    from ..observability.metrics import note_database
-
     note_database(False)
     return _respond(request, 503, {"database": ["unavailable"]}, {"Retry-After": "1"})
 

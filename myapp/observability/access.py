@@ -27,7 +27,7 @@ import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from ..db.sessions import SAFE_METHODS
+from ..methods import SAFE_METHODS
 from . import metrics
 from .context import RequestRecord, current_request, request_id_from
 

@@ -30,6 +30,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from pyramid.httpexceptions import HTTPNotFound
 from pyramid.response import Response
 from sqlalchemy import event
 
@@ -158,11 +159,12 @@ def metrics_view(request):
     except ValueError:
         address = None
     if address is None or not any(address in network for network in networks):
-        # Imported here: the error envelope is the edge's (myapp.edge.errors, which
-        # imports myapp.db), and myapp.db imports this module for its pool gauges.
-        from ..edge.errors import error
-
-        raise error(404, "path", "not found")  # as an unknown path: nothing to discover
+        # Refused as an unknown path, so there is nothing to discover. Pyramid's
+        # own HTTPNotFound, which the edge's exception view renders exactly as
+        # it renders a path no route matches: this module needs nothing from
+        # myapp.edge (a layer above it, which imports it), and no second copy
+        # of the error envelope or of the 404's wording lives here.
+        raise HTTPNotFound()
     return Response(exposition(), content_type=CONTENT_TYPE_LATEST.split(";")[0], charset="utf-8")
 
 

@@ -146,7 +146,12 @@ def test_unknown_paths_share_one_series(client):
 
 def test_metrics_are_not_served_outside_the_allowed_networks(make_app):
     public = webtest.TestApp(make_app(), extra_environ={"REMOTE_ADDR": "203.0.113.9"})
-    assert public.get("/metrics", status=404).json == {"errors": {"path": ["not found"]}}
+    refused = public.get("/metrics", status=404)
+    assert refused.json == {"errors": {"path": ["not found"]}}
+    # Exactly an unknown path's answer (the edge's exception view renders both).
+    unknown = public.get("/no-such-path", status=404)
+    assert (refused.content_type, refused.body) == (unknown.content_type, unknown.body)
+    public.head("/metrics", status=404)
     operators = webtest.TestApp(
         make_app(**{"myapp.metrics_allowed_networks": "203.0.113.0/24"}),
         extra_environ={"REMOTE_ADDR": "203.0.113.9"},

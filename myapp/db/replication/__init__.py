@@ -36,7 +36,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ...observability.metrics import REPLICA_FALLBACKS
-from ..sessions import SAFE_METHODS
+from ...methods import SAFE_METHODS
 from .positions import WritePositions
 from .replicas import Replica, parse_lsn
 
