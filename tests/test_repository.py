@@ -1,6 +1,8 @@
 """What the repository itself must never contain."""
 
+import ast
 import os
+import pathlib
 import shutil
 import subprocess
 
@@ -22,3 +24,28 @@ def test_no_package_registry_address_is_written_anywhere():
     )
     assert found.returncode in (0, 1), found.stderr
     assert found.stdout == ""
+
+
+#: The registry's string keys: the database lifecycle's (myapp.db), the
+#: cookiecutter's ``dbsession_factory`` among them. Every other part keeps what
+#: it builds at start-up as a typed attribute (``registry.app_settings``,
+#: ``registry.auth`` read through ``myapp.auth.get_auth``...).
+REGISTRY_KEYS = {"engines", "dbsession_factory", "dbsession_write_bind", "dbsession_read_bind",
+                 "read_router"}
+
+
+def registry_keys(root):
+    """(key, where) for each ``<something>.registry[<string>]`` or ``registry[<string>]``."""
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)):
+                continue
+            target = node.value
+            name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
+            if name == "registry" and isinstance(node.slice.value, str):
+                yield node.slice.value, f"{path.relative_to(root.parent)}:{node.lineno}"
+
+
+def test_the_registry_has_no_untyped_keys_beyond_the_databases():
+    found = {key: where for key, where in registry_keys(pathlib.Path(ROOT, "myapp"))}
+    assert set(found) - REGISTRY_KEYS == set(), found

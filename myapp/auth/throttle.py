@@ -121,13 +121,3 @@ class LoginThrottle:
         purge_expired(session, attempts_table, attempts_table.c.key,
                       attempts_table.c.window_start, now - self.window)
 
-
-def includeme(config):
-    settings = config.registry.app_settings
-    config.registry["login_throttle"] = LoginThrottle(
-        session_factory=config.registry["dbsession_factory"],
-        bind=config.registry["dbsession_write_bind"],
-        per_account=settings.login_failures_per_account,
-        per_address=settings.login_failures_per_address,
-        window_seconds=settings.login_throttle_window_seconds,
-    )

@@ -107,7 +107,7 @@ def token_claims(request):
     token = presented_token(request)
     if token is None:
         return None
-    claims = request.registry["tokens"].read(token) if token else None
+    claims = request.registry.auth.tokens.read(token) if token else None  # myapp.auth.Auth
     if claims is None:
         raise invalid_token()
     return claims

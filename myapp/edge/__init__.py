@@ -66,6 +66,7 @@ ADDED_ELSEWHERE = frozenset({TRANSACTION, EXCVIEW})
 
 def includeme(config):
     config.include(".client_address")
+    config.include(".routes")
     config.include(".errors")
     config.include(".validation")
     config.include(".idempotency")

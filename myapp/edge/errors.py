@@ -9,7 +9,6 @@ response is a 4xx/5xx, so the transaction manager aborts the request.
 import logging
 
 import orjson
-from pyramid.events import ApplicationCreated, subscriber
 from pyramid.httpexceptions import HTTPException, HTTPNotFound
 from pyramid.response import Response
 from pyramid.view import exception_view_config
@@ -18,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from ..db.transactions import attempt_label, failure_reason, will_be_replayed
 from ..observability.metrics import note_database
+from .routes import route_methods
 
 log = logging.getLogger(__name__)
 
@@ -89,29 +89,7 @@ def not_found_view(exc, request):
 def allowed_methods(request):
     """The methods the matched route's views accept (with HEAD for GET); () without a route."""
     route = request.matched_route
-    return request.registry["allowed_methods"].get(route.name, ()) if route else ()
-
-
-def view_methods(registry):
-    """Route name → the set of methods its views accept (from Pyramid's introspector)."""
-    found = {}
-    for item in registry.introspector.get_category("views"):
-        view = item["introspectable"]
-        methods = view["request_methods"] or ()
-        methods = (methods,) if isinstance(methods, str) else methods
-        if view["route_name"]:
-            found.setdefault(view["route_name"], set()).update(methods)
-    return found
-
-
-@subscriber(ApplicationCreated)
-def collect_allowed_methods(event):
-    """For 405's Allow header; a GET view answers HEAD too."""
-    registry = event.app.registry
-    registry["allowed_methods"] = {
-        name: sorted(methods | ({"HEAD"} if "GET" in methods else set()))
-        for name, methods in view_methods(registry).items()
-    }
+    return route_methods(request.registry).get(route.name, ()) if route else ()
 
 
 @exception_view_config(HTTPException, renderer="json")

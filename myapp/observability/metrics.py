@@ -148,12 +148,8 @@ def exposition():
     return generate_latest(registry)
 
 
-def parse_networks(value):
-    return tuple(ipaddress.ip_network(item, strict=False) for item in value.split())
-
-
 def metrics_view(request):
-    networks = request.registry["metrics_allowed_networks"]
+    networks = request.registry.app_settings.metrics_allowed_networks
     try:
         address = ipaddress.ip_address(request.client_address or "")
     except ValueError:
@@ -169,9 +165,5 @@ def metrics_view(request):
 
 
 def includeme(config):
-    settings = config.get_settings()
-    config.registry["metrics_allowed_networks"] = parse_networks(
-        settings.get("myapp.metrics_allowed_networks") or "127.0.0.1/32 ::1/128"
-    )
     config.add_route("metrics", "/metrics")
     config.add_view(metrics_view, route_name="metrics", request_method="GET")

@@ -32,7 +32,7 @@ DOCS_PAGE = """<!doctype html>
 
 @view_config(route_name="openapi", request_method="GET", renderer="json")
 def openapi_document(request):
-    return request.registry["openapi_document"]
+    return request.registry.openapi_document  # built once, at start-up
 
 
 @view_config(route_name="docs", request_method="GET")
@@ -44,7 +44,7 @@ def docs(request):
 
 
 def includeme(config):
-    config.registry["openapi_document"] = build_document()
+    config.registry.openapi_document = build_document()
     config.add_route("openapi", "/openapi.json")
     config.add_route("docs", "/docs")
     config.add_static_view("docs/static", SWAGGER_UI)

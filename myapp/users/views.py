@@ -2,8 +2,9 @@
 
 from pyramid.view import view_config
 
-from ..edge.conditional import require_current, set_content_version, user_version
+from ..auth import get_auth
 from ..auth.tokens import presented_token
+from ..edge.conditional import require_current, set_content_version, user_version
 from ..edge.idempotency import Keyed
 from ..edge.validation import validated_body
 from . import services
@@ -19,9 +20,9 @@ def _token_again(request):
     """
     new_user = validated_body(request, NewUserBody).user
     user = services.authenticate(
-        request.dbsession, request.registry["passwords"], new_user.email, new_user.password
+        request.dbsession, get_auth(request.registry).passwords, new_user.email, new_user.password
     )
-    return request.registry["tokens"].issue(user)
+    return get_auth(request.registry).tokens.issue(user)
 
 
 @view_config(
@@ -30,22 +31,22 @@ def _token_again(request):
 )
 def register(request):
     new_user = validated_body(request, NewUserBody).user
-    user = services.register(request.dbsession, request.registry["passwords"], new_user)
+    user = services.register(request.dbsession, get_auth(request.registry).passwords, new_user)
     request.response.status_int = 201
-    return user_json(user, request.registry["tokens"].issue(user))
+    return user_json(user, get_auth(request.registry).tokens.issue(user))
 
 
 @view_config(route_name="login", request_method="POST", renderer="json")
 def login(request):
     credentials = validated_body(request, LoginUserBody).user
-    throttle = request.registry["login_throttle"]
+    throttle = get_auth(request.registry).login_throttle
     account = lookup_key(credentials.email)
     throttle.reserve(request, account)  # before request.dbsession: see its docstring
     user = services.authenticate(
-        request.dbsession, request.registry["passwords"], credentials.email, credentials.password
+        request.dbsession, get_auth(request.registry).passwords, credentials.email, credentials.password
     )
     throttle.forgive(request.dbsession, request, account)
-    return user_json(user, request.registry["tokens"].issue(user))
+    return user_json(user, get_auth(request.registry).tokens.issue(user))
 
 
 @view_config(route_name="user", request_method="GET", renderer="json", permission="authenticated")
@@ -63,7 +64,7 @@ def _user_answer(request, user):
 def update_user(request):
     changes = validated_body(request, UserUpdateBody).user
     user = services.update_user(
-        request.dbsession, request.registry["passwords"], request.user,
+        request.dbsession, get_auth(request.registry).passwords, request.user,
         request.token_claims, changes,
         precondition=lambda locked: require_current(
             request, lambda: user_version(user_json(locked, None)["user"]), "user"

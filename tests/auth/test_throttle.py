@@ -5,6 +5,8 @@ in the database and survive the 401 answers' aborted transactions."""
 import pytest
 import sqlalchemy as sa
 
+from myapp.auth import get_auth
+
 from ..contract import ContractTestApp
 from ..helpers import register
 
@@ -32,7 +34,7 @@ def testapp(make_app, clock):
         "myapp.login_failures_per_address": str(PER_ADDRESS),
         "myapp.login_throttle_window_seconds": str(WINDOW),
     })
-    app.registry["login_throttle"].clock = clock
+    get_auth(app.registry).login_throttle.clock = clock
     return ContractTestApp(app)
 
 

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 import webob
 from openapi_spec_validator import validate
 
-from myapp.edge.errors import view_methods
+from myapp.edge.routes import view_methods
 from myapp.openapi.document import OPERATIONS
 
 from ..contract import check_response
