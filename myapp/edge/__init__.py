@@ -7,7 +7,7 @@
       v
     headers        security and caching headers on every answer (myapp.edge.headers)
     paths          /api/articles/ -> /api/articles (myapp.edge.paths)
-    cors           preflights answered, allowed origins marked (myapp.edge.cors)
+    cors           preflights answered with the route's methods, allowed origins marked (myapp.edge.cors)
     attempt        the access log notes each attempt (myapp.observability.access)
     deadline       one database time budget for all attempts (myapp.db.budgets)
     admission      a slot, or a bounded wait for one; JSON 503 when none in time (myapp.edge.admission)

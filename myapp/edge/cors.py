@@ -2,14 +2,22 @@
 
 ``myapp.cors_allowed_origins`` lists the allowed origins (space or newline
 separated), or ``*`` for any (development). A preflight ``OPTIONS`` request
-from an allowed origin is answered here with 204; every other response to an
-allowed origin carries ``Access-Control-Allow-Origin``. Tokens travel in the
-Authorization header, not cookies, so credentials are not enabled.
+from an allowed origin, for a method its path's route serves, is answered here
+with 204 and that route's methods (myapp.edge.routes, read from the views once
+at start-up). A preflight for a path no route matches, or a method the route
+does not serve, gets the API's own answer instead (404, or 405 with ``Allow``):
+not a 2xx and no ``Access-Control-Allow-Methods``, so the browser never sends
+a request that could not be served. Every other response to an allowed origin
+carries ``Access-Control-Allow-Origin``. Tokens travel in the Authorization
+header, not cookies, so credentials are not enabled.
 """
 
+from pyramid.exceptions import URLDecodeError
+from pyramid.interfaces import IRoutesMapper
 from pyramid.response import Response
 
-ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
+from .routes import route_methods
+
 # The conditional-request and idempotency headers too (myapp.edge.conditional,
 # myapp.edge.idempotency): none of them is CORS-safelisted, and a browser frontend
 # reads a response header beyond the safelisted few only when it is exposed: the
@@ -20,8 +28,22 @@ EXPOSED_HEADERS = "ETag, Retry-After, X-Request-ID"
 MAX_AGE = "86400"
 
 
+def served_methods(request, mapper):
+    """The methods of the route ``request``'s path matches; () when none matches.
+
+    The router has not run yet (this tween is above it): ask the routes mapper
+    as the router will, once, and only for a preflight.
+    """
+    try:
+        route = mapper(request)["route"]
+    except URLDecodeError:  # not UTF-8: the router's answer (400) says so
+        return ()
+    return route_methods(request.registry).get(route.name, ()) if route else ()
+
+
 def cors_tween_factory(handler, registry):
     origins = frozenset(registry.app_settings.cors_allowed_origins)
+    mapper = registry.getUtility(IRoutesMapper)
 
     def allow_origin(origin):
         if "*" in origins:
@@ -34,9 +56,10 @@ def cors_tween_factory(handler, registry):
         is_preflight = (
             request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
         )
-        if is_preflight and allowed:
+        methods = served_methods(request, mapper) if is_preflight and allowed else ()
+        if request.headers.get("Access-Control-Request-Method") in methods:
             response = Response(status=204)
-            response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+            response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
             response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
             response.headers["Access-Control-Max-Age"] = MAX_AGE
         else:

@@ -133,3 +133,40 @@ def test_answers_vary_on_origin_whenever_origins_are_restricted(testapp, origin)
     response = testapp.get("/api/tags", headers=headers)
     assert "Origin" in response.headers["Vary"]
     assert "Access-Control-Expose-Headers" not in response.headers
+
+
+def _methods(response):
+    return [name.strip() for name in response.headers["Access-Control-Allow-Methods"].split(",")]
+
+
+@pytest.mark.parametrize(
+    "path, method, served",
+    [("/api/users/login", "POST", ["POST"]),
+     ("/api/user", "PUT", ["GET", "HEAD", "PUT"]),
+     ("/api/user/", "GET", ["GET", "HEAD", "PUT"]),  # the one trailing slash too
+     ("/api/articles/some-slug", "DELETE", ["DELETE", "GET", "HEAD", "PUT"]),
+     ("/api/articles/some-slug/comments/7", "DELETE", ["DELETE"]),
+     ("/api/profiles/jake/follow", "POST", ["DELETE", "POST"])],
+)
+def test_a_preflight_names_the_methods_its_route_serves(testapp, path, method, served):
+    """Exactly the route's methods, from its views: no other route's, no OPTIONS."""
+    assert _methods(preflight(testapp, ALLOWED, path, method, status=204)) == served
+
+
+@pytest.mark.parametrize(
+    "path, method, status",
+    [("/api/tags", "DELETE", 405),  # the route serves GET only
+     ("/api/users/login", "PUT", 405),
+     ("/api/nothing-here", "POST", 404),  # no route at all
+     ("/api/articles/a/b/c", "GET", 404)],
+)
+def test_a_preflight_claims_nothing_for_a_method_or_path_that_is_not_served(
+    testapp, path, method, status
+):
+    """The API's own answer to that path (404, or 405 with its Allow): not a 2xx,
+    no Allow-Methods, so the browser does not send the request."""
+    response = preflight(testapp, ALLOWED, path, method, status=status)
+    assert "Access-Control-Allow-Methods" not in response.headers
+    assert response.headers["Access-Control-Allow-Origin"] == ALLOWED  # the page may read why
+    if status == 405:
+        assert method not in response.headers["Allow"]
