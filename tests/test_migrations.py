@@ -100,3 +100,28 @@ def test_unix_times_past_january_2038_round_trip(db_engine, table):
     finally:
         with db_engine.begin() as connection:
             connection.execute(sa.delete(columns[0].table))
+
+
+FORGET_OLD_ANONYMOUS_KEYS = "d74f1af18129"
+
+
+def test_keys_of_the_old_shared_anonymous_scope_are_deleted_and_no_other(db_engine):
+    """Registration keys stored under the bare ``anonymous`` scope (their answers
+    held live tokens) go; the scopes the code writes today stay."""
+    config = alembic_config()
+    before = ScriptDirectory.from_config(config).get_revision(FORGET_OLD_ANONYMOUS_KEYS).down_revision
+    keys = import_all_models().tables["idempotency_keys"]
+    rows = [
+        {"scope": "anonymous", "key": "old", "body": b'{"user": {"token": "live"}}'},
+        {"scope": "anonymous:" + "f" * 48, "key": "old", "body": b'{"user": {}}'},
+        {"scope": "user:1", "key": "old", "body": b'{"article": {}}'},
+    ]
+    with db_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        alembic.command.downgrade(config, before)
+        connection.execute(keys.insert(), [
+            {**row, "fingerprint": "f", "status": 201, "expires_at": YEAR_2040} for row in rows])
+        alembic.command.upgrade(config, "head")
+        left = connection.execute(sa.select(keys.c.scope).order_by(keys.c.scope)).scalars().all()
+        connection.execute(keys.delete())
+    assert left == ["anonymous:" + "f" * 48, "user:1"]

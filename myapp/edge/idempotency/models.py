@@ -7,8 +7,9 @@ from ...models import Base
 class IdempotencyKey(Base):
     """The answer to the first request sent with an ``Idempotency-Key``.
 
-    ``scope`` is whose key it is (``user:<id>``, or ``anonymous`` for
-    registration); ``fingerprint`` the digest of the request's method, path and
+    ``scope`` is whose key it is (``user:<id>``, or ``anonymous:<fingerprint>``
+    for registration; migration d74f1af18129 deleted the old shared
+    ``anonymous`` scope's rows); ``fingerprint`` the digest of the request's method, path and
     body; ``status``/``headers``/``body`` the stored answer (``headers`` a JSON
     list of name/value pairs); ``expires_at`` a Unix time in seconds.
     """
