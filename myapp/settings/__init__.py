@@ -3,126 +3,31 @@
 The ini file's ``[app:main]`` section is a flat mapping of strings. ``Settings``
 turns it into one typed, frozen object, kept as ``registry.app_settings``;
 every part of the application reads its settings from there, never from the
-raw mapping with a default of its own. ``SETTINGS`` below is the one table:
+raw mapping with a default of its own. ``Settings`` below is the one table:
 each setting's ini key, its default and the reason for that default
 (docs/operations.md lists the same table; a test checks they agree).
 
 A value that cannot work stops start-up with one sentence naming the setting
 (``ConfigurationError``; ``myapp.main`` prints it without a traceback).
 
-Values from the environment
----------------------------
-A value written ``env:NAME`` in an ini file is replaced by the environment
-variable NAME: production.ini keeps its database URL and every secret that way,
-so none of them is written in a file, and the application refuses to start when
-such a variable is unset or empty. A value written ``env-optional:NAME`` is
-optional: the setting's default when NAME is unset or empty (e.g. the read
-replicas, MYAPP_REPLICA_URLS).
+Values written ``env:NAME`` or ``env-optional:NAME`` are read from the
+environment first (myapp.settings.environment); the parsers that turn each
+string into its typed value are in myapp.settings.parsers.
 """
 
 import dataclasses
-import ipaddress
-import os
 from dataclasses import dataclass
 
 from pyramid.exceptions import ConfigurationError
-from pyramid.settings import asbool
 
-ENV_PREFIX = "env:"
-OPTIONAL_ENV_PREFIX = "env-optional:"
+from .environment import resolve_settings
+from .parsers import (
+    flag, networks, one_of, positive_number, positive_whole_number, proxy_peers, secret, text,
+    whole_number, words,
+)
 
-#: The shortest JWT secret accepted: HS256 wants a key as long as its hash.
-MIN_SECRET_BYTES = 32
-
-
-def resolve_settings(settings, environ=None):
-    """A copy of ``settings`` with every ``env:NAME`` value read from the environment."""
-    environ = os.environ if environ is None else environ
-    resolved = dict(settings)
-    missing = []
-    for key, value in settings.items():
-        if isinstance(value, str) and value.startswith(OPTIONAL_ENV_PREFIX):
-            resolved[key] = environ.get(value[len(OPTIONAL_ENV_PREFIX):].strip(), "")
-        elif isinstance(value, str) and value.startswith(ENV_PREFIX):
-            name = value[len(ENV_PREFIX):].strip()
-            if environ.get(name):
-                resolved[key] = environ[name]
-            else:
-                missing.append(f"{key} (from ${name})")
-    if missing:
-        raise ConfigurationError(
-            "refusing to start: these settings need environment variables that are "
-            "unset or empty: " + ", ".join(sorted(missing))
-        )
-    return resolved
-
-
-# Parsers: a string from the ini file in, a typed value out; ValueError for a bad one.
-
-
-def text(value):
-    return str(value).strip()
-
-
-def words(value):
-    return tuple(str(value).split())
-
-
-def flag(value):
-    text_value = str(value).strip().lower()
-    if text_value not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
-        raise ValueError("must be true or false")
-    return asbool(text_value)
-
-
-def positive_number(value):
-    number = float(value)
-    if not number > 0:
-        raise ValueError("must be a number above 0")
-    return number
-
-
-def whole_number(value, minimum=0):
-    number = int(str(value).strip())
-    if number < minimum:
-        raise ValueError(f"must be a whole number of at least {minimum}")
-    return number
-
-
-def positive_whole_number(value):
-    return whole_number(value, minimum=1)
-
-
-def networks(value):
-    """Space-separated networks (``10.0.0.0/8 ::1/128``), as ``ip_network`` objects."""
-    try:
-        return tuple(ipaddress.ip_network(word, strict=False) for word in str(value).split())
-    except ValueError as exc:
-        raise ValueError(f"must be networks such as 10.0.0.0/8 ({exc})") from None
-
-
-def proxy_peers(value):
-    """``networks``, and the word ``unix`` for a peer on a unix socket (no address)."""
-    items = str(value).split()
-    return (("unix",) if "unix" in items else ()) + networks(
-        " ".join(item for item in items if item != "unix"))
-
-
-def one_of(*choices):
-    def parse(value):
-        value = text(value)
-        if value not in choices:
-            raise ValueError("must be one of " + ", ".join(choices))
-        return value
-
-    return parse
-
-
-def secret(value):
-    value = str(value)
-    if len(value.encode()) < MIN_SECRET_BYTES:
-        raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes")
-    return value
+__all__ = ["REQUIRED", "Settings", "get_app_settings", "includeme", "markdown_table",
+           "resolve_settings"]
 
 
 REQUIRED = object()  # no default: start-up stops when the setting is missing
