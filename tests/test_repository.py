@@ -49,3 +49,16 @@ def registry_keys(root):
 def test_the_registry_has_no_untyped_keys_beyond_the_databases():
     found = {key: where for key, where in registry_keys(pathlib.Path(ROOT, "myapp"))}
     assert set(found) - REGISTRY_KEYS == set(), found
+
+
+#: "No module grows past about 300 lines": past it, split the module by what its parts do.
+MAX_MODULE_LINES = 300
+
+
+def test_no_module_of_the_application_is_over_300_lines():
+    long = {
+        str(path.relative_to(ROOT)): count
+        for path in pathlib.Path(ROOT, "myapp").rglob("*.py")
+        if (count := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}

@@ -2,8 +2,9 @@
 
 Request bodies and query parameters come straight from the pydantic models
 the views use (``NewUserBody``, ``ArticleFilters``…), so they cannot drift;
-answers are described in ``responses.py``. ``OPERATIONS`` is the one table of
-endpoints: a test fails when a route of the application is missing from it.
+answers are described in ``responses.py``, parameters and headers in
+``parameters.py``. ``OPERATIONS`` is the one table of endpoints: a test
+fails when a route of the application is missing from it.
 """
 
 import functools
@@ -13,11 +14,11 @@ from pydantic.json_schema import models_json_schema
 
 from ..articles.schemas import ArticleFilters, ArticleUpdateBody, NewArticleBody, Page
 from ..comments.schemas import CommentPage, NewCommentBody
-from ..edge import conditional
-from ..edge.idempotency import KEY_FORMAT
-from ..models import MAX_ID
 from ..users.schemas import LoginUserBody, NewUserBody, UserUpdateBody
 from . import responses as r
+from .parameters import (
+    ETAG, IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, path_parameters, query_parameters,
+)
 
 REF = "#/components/schemas/{model}"
 ERROR = {"$ref": REF.format(model="GenericErrorModel")}
@@ -134,34 +135,6 @@ CONDITIONAL_WRITES = frozenset({"updateArticle", "deleteArticle", "updateCurrent
 #: POSTs that accept an Idempotency-Key (myapp.edge.idempotency).
 KEYED_POSTS = frozenset({"register", "createArticle", "addComment"})
 
-ETAG = {
-    "ETag": {
-        "description": "Strong tag of this answer; articles and the user: "
-                       '`"<content>.<answer>"` (If-Match compares `<content>`)',
-        "schema": {"type": "string"},
-    }
-}
-
-
-def _header(name, description, schema=None):
-    return {"name": name, "in": "header", "required": False, "description": description,
-            "schema": schema or {"type": "string"}}
-
-
-#: ``*`` or a list of entity-tags (RFC 9110, section 8.8.3), as the server parses them.
-ENTITY_TAGS = {"type": "string", "pattern": f"^({conditional.ENTITY_TAGS.pattern})$"}
-IF_NONE_MATCH = _header(
-    "If-None-Match", "ETags you have: 304 with no body when one is the current one",
-    ENTITY_TAGS)
-IF_MATCH = _header(
-    "If-Match", "The ETag you read (or `*`): 412 and nothing written when the content "
-    "changed since (another user's favorite or follow is not a change)", ENTITY_TAGS)
-IDEMPOTENCY_KEY = _header(
-    "Idempotency-Key", '`"<1-255 visible ASCII chars, no quote or backslash>"`: a retry with '
-    "the same key and body (same user) gets the first 2xx answer again and writes nothing; "
-    "the same key with another body: 422. Kept 24 hours.",
-    {"type": "string", "pattern": f"^({KEY_FORMAT.pattern})$"})
-
 ARTICLE_SLUG = {"slug": "$response.body#/article/slug"}
 
 #: What a client can do next with an answer (OpenAPI links; fuzzers follow them).
@@ -185,12 +158,6 @@ LINKS = {
         target: {"username": "$response.body#/user/username"}
         for target in ("getProfile", "followUser", "unfollowUser")
     },
-}
-
-PATH_PARAMETERS = {
-    "username": {"type": "string"},
-    "slug": {"type": "string"},
-    "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
 }
 
 SECURITY = {
@@ -236,44 +203,6 @@ def _ref(model):
     return {"$ref": REF.format(model=model.__name__)}
 
 
-#: What validated_query enforces beyond the schema's own keywords. (A JSON
-#: Schema ``pattern`` applies to strings only: for an integer it states the
-#: accepted spelling, which these descriptions spell out.)
-ONE_VALUE = "At most once: a repeated parameter is 422."
-CANONICAL_INTEGER_FORM = (
-    "A decimal integer in canonical form: an optional '-' and digits without leading "
-    "zeros (no '+', no '.0', no exponent, no spaces), else 422."
-)
-
-
-def _query_parameters(model):
-    schema = model.model_json_schema()
-    return [
-        {
-            "name": name,
-            "in": "query",
-            "required": False,
-            "description": " ".join(
-                filter(None, [
-                    prop.pop("description", None),
-                    CANONICAL_INTEGER_FORM if prop.get("type") == "integer" else None,
-                    ONE_VALUE,
-                ])
-            ),
-            "schema": prop,
-        }
-        for name, prop in schema["properties"].items()
-    ]
-
-
-def _path_parameters(path):
-    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
-    return [
-        {"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS[name]}
-        for name in names
-    ]
-
-
 def _json(schema):
     return {"content": {"application/json": {"schema": schema}}}
 
@@ -303,9 +232,9 @@ def _operation(op):
         "tags": [op.tag],
         "responses": answers,
     }
-    parameters = _path_parameters(op.path)
+    parameters = path_parameters(op.path)
     if op.query is not None:
-        parameters += _query_parameters(op.query)
+        parameters += query_parameters(op.query)
     if is_read:
         parameters.append(IF_NONE_MATCH)
     if op.operation_id in CONDITIONAL_WRITES:
