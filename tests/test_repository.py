@@ -3,6 +3,7 @@
 import ast
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 
@@ -62,3 +63,16 @@ def test_no_module_of_the_application_is_over_300_lines():
         if (count := len(path.read_text().splitlines())) > MAX_MODULE_LINES
     }
     assert long == {}
+
+
+def test_the_layout_of_docs_architecture_md_is_the_tree():
+    """Every path its Layout table names exists, and every package and top-level
+    module of myapp/ is named there (the table is how a newcomer finds things)."""
+    text = pathlib.Path(ROOT, "docs", "architecture.md").read_text()
+    layout = text[text.index("## Layout"):text.index("## Where does X hook in")]
+    named = set(re.findall(r"`((?:myapp|tests|scripts|alembic|bench)/[^`]*|requirements\.lock)`", layout))
+    assert {path for path in named if not os.path.exists(os.path.join(ROOT, path))} == set()
+    myapp = pathlib.Path(ROOT, "myapp")
+    parts = {f"myapp/{path.name}/" if path.is_dir() else f"myapp/{path.name}"
+             for path in myapp.iterdir() if path.suffix == ".py" or (path / "__init__.py").exists()}
+    assert {part for part in parts if not any(path.startswith(part) for path in named)} == set()
