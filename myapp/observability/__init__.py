@@ -17,17 +17,15 @@ pool by the engine factory (myapp.db.engines).
 from pyramid.config import PHASE3_CONFIG
 from pyramid.interfaces import IExecutionPolicy
 from pyramid.router import default_execution_policy
-from pyramid.settings import asbool
 
 from .access import observed, time_statements
 from .context import install_log_record_factory
 
 
 def includeme(config):
-    settings = config.get_settings()
     config.include(".metrics")
     registry = config.registry
-    if not asbool(settings.get("myapp.observability", True)):
+    if not registry.app_settings.observability:
         return
     install_log_record_factory()
     time_statements()
