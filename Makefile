@@ -12,7 +12,7 @@ INI    ?= development.ini
 LOCK   := requirements.lock
 UV_VERSION := 0.13.9
 
-.PHONY: help install lock db demo serve production test conformance fuzz live-checks bench bench-scale profile clean
+.PHONY: help install lock db demo serve production test conformance fuzz live-checks bench bench-scale profile cpu clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
@@ -82,6 +82,10 @@ bench: install ## this tree as production serves it, against main before issue 1
 # PROFILE_ARGS, e.g. PROFILE_ARGS="--scenarios f --requests 3000" (see `python -m bench.profile --help`).
 profile: install ## where one request's time goes, layer by layer (cProfile, production.ini, private cluster)
 	$(BIN)/python -m bench.profile $(PROFILE_ARGS)
+
+# CPU_ARGS, e.g. CPU_ARGS="--scenarios adf --batches 9" (see `python -m bench.cpu --help`).
+cpu: install ## CPU time per request, this tree against the design floor, in-process (private cluster)
+	$(BIN)/python -m bench.cpu $(CPU_ARGS)
 
 # SIZE: 10k, 100k, 1M or 10M, or several with commas (growth factor: last / first).
 SIZE ?= 10k,100k

@@ -21,19 +21,12 @@ shares, not the profiled microseconds, are the claim.
 import argparse
 import cProfile
 import io
-import os
 import pstats
-import sys
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
-from tests.live.cluster import PostgresCluster
-
-from .scenarios import BY_KEY, COMMENT
-from .seed import SIZES, seed
-from .targets import ROOT, AppTarget
+from .inprocess import call_all, environs, production_app
+from .scenarios import BY_KEY
+from .seed import SIZES
 
 WRAPPER = "bench_layer__"
 
@@ -71,46 +64,6 @@ def instrument(app):
         labels.append((name, label))
     app.handle_request = handler
     return list(reversed(labels))
-
-
-def environs(scenario, seeded, count):
-    from webob import Request
-
-    paths = scenario.paths(seeded)
-    headers = {"Host": "127.0.0.1:6543"}
-    if scenario.signed_in:
-        headers["Authorization"] = f"Token {seeded.tokens[0]}"
-    made = []
-    for n in range(count):
-        if scenario.method == "TOGGLE":
-            method = ("POST", "DELETE")[n % 2]
-            request = Request.blank(paths[(n // 2) % len(paths)], method=method, headers=headers)
-            if method == "POST":
-                request.content_type = "application/json"
-        elif scenario.method == "POST":
-            request = Request.blank(paths[n % len(paths)], method="POST", headers=headers,
-                                    body=COMMENT.encode())
-            request.content_type = "application/json"
-        else:
-            request = Request.blank(paths[n % len(paths)], headers=headers)
-        request.environ["REMOTE_ADDR"] = "127.0.0.1"
-        made.append(request.environ)
-    return made
-
-
-def call_all(app, batch):
-    statuses = {}
-
-    def start_response(status, headers, exc_info=None):
-        statuses[status] = statuses.get(status, 0) + 1
-
-    for environ in batch:
-        body = app(environ, start_response)
-        for _ in body:
-            pass
-        if hasattr(body, "close"):
-            body.close()
-    return statuses
 
 
 def _cum(stats, predicate):
@@ -259,30 +212,7 @@ def profile_scenario(app, labels, scenario, seeded, requests):
 def main(argv=None):
     args = parse_args(argv)
     scenarios = [BY_KEY[key] for key in args.scenarios if key in BY_KEY]
-    settings = {"max_connections": "100"}
-    metrics = tempfile.TemporaryDirectory(prefix="bench-profile-metrics-")
-    with PostgresCluster(name="profile", settings=settings) as cluster:
-        url = cluster.create_database(f"profile_{uuid.uuid4().hex[:8]}")
-        server = AppTarget("this tree", ROOT, "pserve")
-        try:
-            server.start(url, workers=1)
-            print(f"[profile] seed ({args.size}) through pserve production.ini", file=sys.stderr)
-            seeded = seed(server.server.base, args.size)
-        finally:
-            server.stop()
-        os.environ.update(server.environ(url, None))
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics.name
-        from pyramid.paster import get_app, setup_logging
-
-        ini = str(ROOT / "production.ini")
-        # The access log to /dev/null: written and formatted as in production, not printed here.
-        devnull = open(os.devnull, "w")
-        saved_stderr, sys.stderr = sys.stderr, devnull
-        try:
-            setup_logging(ini)
-        finally:
-            sys.stderr = saved_stderr
-        app = get_app(ini)
+    with production_app(args.size, "profile") as (app, seeded, _):
         labels = instrument(app)
         out = [
             "### Where one request's time goes (`make profile`)",
@@ -313,7 +243,6 @@ def main(argv=None):
             out += top_functions(profile, args.top)
             out += ["```", ""]
         print("\n".join(out))
-    metrics.cleanup()
 
 
 if __name__ == "__main__":

@@ -94,3 +94,21 @@ def test_the_profile_runs_and_accounts_for_every_layer():
             assert f"| tween {tween} |" in out, (tween, out)
     values = re.findall(r"^\| [^|]+ \| (-?\d+) \| -?\d+% \|$", out, re.MULTILINE)
     assert values and all(int(value) >= 0 for value in values), out
+
+
+def test_the_cpu_comparison_runs_with_the_floor_answering_the_same_bytes():
+    """``make cpu`` on tiny data: both targets answered every request with 200 (it stops
+    first when the floor and this tree answer differently), CPU time measured for each."""
+    require(server_bindir(), "PostgreSQL's server binaries (initdb) are not installed")
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.cpu", "--size", "tiny", "--requests", "30", "--batches", "2",
+         "--scenarios", "df"],
+        cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    out = completed.stdout
+    rows = re.findall(r"^\| (\w) [^|]+ \| (this tree|design floor) \| (\d+) \| (\d+) \| (.*) \|$", out, re.MULTILINE)
+    assert sorted((key, target) for key, target, *_ in rows) == [
+        ("d", "design floor"), ("d", "this tree"), ("f", "design floor"), ("f", "this tree")], out
+    assert all(int(cpu) > 0 and statuses == "60× 200 OK" for *_, cpu, _, statuses in rows), out
