@@ -67,6 +67,7 @@ ADDED_ELSEWHERE = frozenset({TRANSACTION, EXCVIEW})
 def includeme(config):
     config.include(".client_address")
     config.include(".routes")
+    config.include(".requests")
     config.include(".errors")
     config.include(".validation")
     config.include(".idempotency")
