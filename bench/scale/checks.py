@@ -150,6 +150,15 @@ def check_reads(server, connection, found):
     _same("500 comments, unpaged", len(comments["comments"]), wanted)
 
 
+def check_tag_dates(connection):
+    """Every tag's copy of its article's created_at is the article's (tag pages read it)."""
+    wrong = connection.execute(sa.text(
+        "SELECT count(*) FROM article_tags t JOIN articles a ON a.id = t.article_id"
+        " WHERE t.created_at IS DISTINCT FROM a.created_at")).scalar()
+    if wrong:
+        raise WrongAnswer(f"{wrong} tags' created_at differ from their article's")
+
+
 def check_counters(connection):
     """Every maintained count equals count(*) of its rows (after the writes)."""
     by_counters, by_rows = counts_from_counters(connection), counts_from_rows(connection)
@@ -159,4 +168,4 @@ def check_counters(connection):
     return len(by_rows)
 
 
-__all__ = ["Facts", "Shape", "WrongAnswer", "check_counters", "check_reads", "facts"]
+__all__ = ["Facts", "Shape", "WrongAnswer", "check_counters", "check_reads", "check_tag_dates", "facts"]

@@ -260,8 +260,10 @@ def run_size(size, duration=5, rounds=100, explain=True, log=print):
             result["rss_mib"] = worker_rss_mib(server)
             with engine.connect() as connection:
                 result["counted_subjects"] = checks.check_counters(connection)
+                checks.check_tag_dates(connection)
                 checks.check_reads(server, connection, found)
-            log(f"{size}: after the writes every count equals count(*) and every answer SQL's")
+            log(f"{size}: after the writes every count equals count(*), every tag's created_at its "
+                "article's, and every answer SQL's")
             result["slowest"] = slowest_statements(admin, database)
             admin.close()
         engine.dispose()

@@ -30,7 +30,7 @@ building a ``select()`` per request cost more than running it.
 
 import functools
 
-from sqlalchemy import JSON, bindparam, exists, false, func, select, true, tuple_, type_coerce
+from sqlalchemy import JSON, bindparam, exists, false, func, select, true, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.types import NullType, TypeDecorator
 
@@ -39,7 +39,7 @@ from ..users.models import lookup_key
 from . import counters as counted
 from .counters import FAVORITES_OF, TAG, subject_of
 from .filters import (
-    FILTERS, NEWEST_FIRST, USERNAME_FILTERS, articles, favorites, filter_conditions, follows,
+    FILTERS, USERNAME_FILTERS, articles, chosen_ids, favorites, filter_conditions, follows,
     maintained_total, tags, users,
 )
 from .models import Article
@@ -79,13 +79,14 @@ def _favorites_count(with_counters):
     return select(func.count()).where(favorites.c.article_id == articles.c.id).scalar_subquery()
 
 
-def _article_columns(dialect_name, signed_in, with_body, with_counters):
+def _article_columns(dialect_name, signed_in, with_body, with_counters, followed=False):
+    """``followed``: the viewer follows every author (the feed), nothing to look up."""
     viewer_id = bindparam("viewer_id")
     if signed_in:
         favorited = exists().where(
             favorites.c.article_id == articles.c.id, favorites.c.user_id == viewer_id
         )
-        following = exists().where(
+        following = true() if followed else exists().where(
             follows.c.follower_id == viewer_id, follows.c.followee_id == articles.c.author_id
         )
     else:
@@ -122,24 +123,11 @@ def page_statement(dialect_name, signed_in, filters, feed=False, with_counters=F
         total = select(maintained.label("total"))
     else:
         total = select(func.count().label("total")).where(*conditions).select_from(articles)
-    page_conditions = list(conditions)
-    if keyset:
-        page_conditions.append(
-            tuple_(articles.c.created_at, articles.c.id)
-            < tuple_(bindparam("after_created_at", type_=articles.c.created_at.type), bindparam("after_id"))
-        )
-    # The page's ids first (the (created_at, id) index alone), then its columns for
+    # The page's ids first (one index: myapp.articles.filters), then its columns for
     # those rows only: an offset skips index entries, not tags and counts.
-    chosen = (
-        select(articles.c.id.label("chosen_id"))
-        .where(*page_conditions)
-        .order_by(*NEWEST_FIRST)
-        .limit(bindparam("limit"))
-        .offset(bindparam("offset"))
-        .subquery("chosen")
-    )
+    chosen = chosen_ids(dialect_name, filters, feed, keyset)
     page = (
-        select(*_article_columns(dialect_name, signed_in, False, with_counters))
+        select(*_article_columns(dialect_name, signed_in, False, with_counters, followed=feed))
         .select_from(
             chosen.join(articles, articles.c.id == chosen.c.chosen_id).join(
                 users, users.c.id == articles.c.author_id
