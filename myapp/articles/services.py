@@ -13,7 +13,7 @@ from ..db.statements import for_session, per_dialect
 from . import counters
 from .counters import ARTICLES, AUTHOR, FAVORITES_BY, FAVORITES_OF, TAG
 from .models import Article, ArticleTag
-from .queries import articles, favorites, find_article
+from .queries import articles, favorites, find_article, tags
 
 MAX_SLUG_BASE = 80
 
@@ -113,10 +113,20 @@ def update_article(dbsession, article, changes):
     return article
 
 
+#: An article's tags deleted, their names returned: the deletion's first change.
+DELETE_TAGS = delete(tags).where(tags.c.article_id == bindparam("article_id")).returning(tags.c.name)
+
+
 def delete_article(dbsession, article):
-    """An ``article_to_change``; its tags, favorites and comments go with it (ON DELETE CASCADE)."""
-    names = dbsession.scalars(select(ArticleTag.name).where(ArticleTag.article_id == article.id)).all()
-    # Before the rows go: the favoriters' counts are read from the favorites.
+    """An ``article_to_change``; its favorites and comments go with it (ON DELETE CASCADE).
+
+    Its tags go first, by a statement that also names them: a change to a
+    counted table before the counters are bumped, so that while the counters'
+    backfill runs, no batch can count the article between this write's check
+    of the progress and its change (myapp.articles.counters.counted). The
+    favoriters' counts are read from the favorites, before the article goes.
+    """
+    names = dbsession.execute(DELETE_TAGS, {"article_id": article.id}).scalars().all()
     counters.article_deleted(dbsession, article.id, article.author_id, names)
     dbsession.delete(article)
     dbsession.flush()
