@@ -6,6 +6,11 @@ checked against SQL, every read endpoint and write timed. Prints p50, p99
 and req/s per size, the growth factor p50(largest) / p50(smallest), each
 worker's RSS, the slowest statements and their plans; writes the whole
 result as JSON (``--json``).
+
+``--migration``: instead, per size, the online migrations timed on a seeded
+database while writers write (bench/scale/migration.py): each revision's
+seconds, the writes made meanwhile, the longest one, and the application's
+lock waits over one second.
 """
 
 import argparse
@@ -14,6 +19,7 @@ import datetime
 import json
 import sys
 
+from .migration import run_migration
 from .run import run_size
 from .seed import SIZES
 
@@ -39,6 +45,25 @@ def table(results):
     return "\n".join(lines)
 
 
+def migrations(sizes, json_path):
+    results = []
+    for size in sizes:
+        log(f"{size}: seeding at the revision before the counters, then migrating while writing")
+        results.append(run_migration(size, SIZES[size], log))
+    print("| size | revision | seconds | writes meanwhile | longest write ms | lock waits over 1 s |")
+    print("|---|---|---|---|---|---|")
+    for result in results:
+        for step in result["revisions"]:
+            print(f"| {result['size']} | {step['what']} ({step['revision']}) | {step['seconds']:.1f} | "
+                  f"{step['writes']} | {step['longest_write_ms']:.0f} | {len(step['waits_over_1s'])} |")
+        print(f"\n{result['size']}: seeded in {result['seeded_seconds']:.0f} s; {result['writes']} writes, "
+              f"statuses {result['statuses']}; afterwards every count equals count(*), every tag date "
+              "its article's, every index valid")
+    if json_path:
+        with open(json_path, "w") as handle:
+            json.dump(results, handle, indent=1)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10k,100k", help=f"comma-separated, of {', '.join(SIZES)}")
@@ -46,11 +71,15 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=100, help="requests per write")
     parser.add_argument("--no-explain", action="store_true", help="skip the auto_explain pass")
     parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--migration", action="store_true",
+                        help="time the online migrations on each size while writes go on, instead")
     args = parser.parse_args(argv)
     sizes = [size.strip() for size in args.sizes.split(",") if size.strip()]
     unknown = [size for size in sizes if size not in SIZES]
     if unknown:
         parser.error(f"unknown size(s) {unknown}; choose among {list(SIZES)}")
+    if args.migration:
+        return migrations(sizes, args.json)
     results = []
     for size in sizes:
         log(f"{size}: seeding, checking and timing")
