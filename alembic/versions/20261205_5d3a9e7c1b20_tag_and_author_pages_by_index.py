@@ -1,7 +1,7 @@
 """Tag pages and author pages read their newest articles from one index
 
 Revision ID: 5d3a9e7c1b20
-Revises: 8e2f5a7c9d13
+Revises: d74f1af18129
 Create Date: 2026-12-05 05:20:00
 
 - ``article_tags.created_at``, a copy of the article's, and the index (name,
@@ -56,7 +56,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 revision = '5d3a9e7c1b20'
-down_revision = '8e2f5a7c9d13'
+down_revision = 'd74f1af18129'
 branch_labels = None
 depends_on = None
 
