@@ -139,6 +139,16 @@ def _backfill(engine):
         batch = max(MIN_BATCH, min(MAX_BATCH, 2 * batch, int(batch * BATCH_SECONDS / took)))
 
 
+def _build_index(connection, name, definition):
+    """CREATE INDEX CONCURRENTLY, for a run stopped half way too: an index its interrupted
+    build left INVALID is dropped and built again, a valid one kept."""
+    valid = connection.execute(sa.text(
+        'SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)'), {'name': name}).scalar()
+    if valid is False:
+        op.execute(f'DROP INDEX CONCURRENTLY {name}')
+    op.execute(f'CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {definition}')
+
+
 def _online(context, connection):
     with context.autocommit_block():
         engine = connection.engine
@@ -154,10 +164,8 @@ def _online(context, connection):
             f'ALTER TABLE article_tags ADD CONSTRAINT {CHECK} CHECK (created_at IS NOT NULL) NOT VALID',
         ])
         _backfill(engine)
-        # IF NOT EXISTS: a run stopped half way is run again from the start. (An index
-        # left INVALID by a failed CONCURRENTLY build would have to be dropped first.)
-        op.execute(f'CREATE INDEX CONCURRENTLY IF NOT EXISTS {TAG_INDEX} ON article_tags {TAG_INDEX_COLUMNS}')
-        op.execute(f'CREATE INDEX CONCURRENTLY IF NOT EXISTS {AUTHOR_INDEX} ON articles {AUTHOR_INDEX_COLUMNS}')
+        _build_index(connection, TAG_INDEX, f'article_tags {TAG_INDEX_COLUMNS}')
+        _build_index(connection, AUTHOR_INDEX, f'articles {AUTHOR_INDEX_COLUMNS}')
         op.execute(f'ALTER TABLE article_tags VALIDATE CONSTRAINT {CHECK}')
         op.execute('DROP INDEX CONCURRENTLY IF EXISTS ix_article_tags_name')
         op.execute('DROP INDEX CONCURRENTLY IF EXISTS ix_articles_author_id')
