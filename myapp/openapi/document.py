@@ -17,7 +17,7 @@ from ..comments.schemas import CommentPage, NewCommentBody
 from ..users.schemas import LoginUserBody, NewUserBody, UserUpdateBody
 from . import responses as r
 from .parameters import (
-    ETAG, IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, path_parameters, query_parameters,
+    ETAG, IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, NEXT_PAGE, path_parameters, query_parameters,
 )
 
 REF = "#/components/schemas/{model}"
@@ -125,6 +125,9 @@ OPERATIONS = [
     Operation("GET", "/api/tags", "listTags", "The 100 most used tags (extension: at most 100), most used first", "Tags", 200, r.TagsResponse),
 ]
 
+#: Answers that come in pages with a Link to the next one.
+PAGED = frozenset({"listArticles", "feed", "listComments"})
+
 #: Writes whose answer is tagged like a read of the same resource (myapp.edge.conditional).
 TAGGED_WRITES = frozenset({
     "createArticle", "updateArticle", "favoriteArticle", "unfavoriteArticle",
@@ -220,6 +223,8 @@ def _operation(op):
     is_read = op.method == "GET"
     if op.answer is not None and (is_read or op.operation_id in TAGGED_WRITES):
         success["headers"] = ETAG
+    if op.operation_id in PAGED:
+        success["headers"] = {**success["headers"], **NEXT_PAGE}
     answers = {str(op.status): success}
     if is_read:
         answers["304"] = {"description": "Not modified: your If-None-Match names the current "

@@ -10,6 +10,16 @@ from ..edge import conditional
 from ..edge.idempotency import KEY_FORMAT
 from ..models import MAX_ID
 
+#: The answer header of a page that has a next one (myapp.articles.paging).
+NEXT_PAGE = {
+    "Link": {
+        "description": 'Extension: `<URL>; rel="next"` (RFC 8288) when a next page exists: '
+                       "the same query with the `cursor` of this page's last item; that "
+                       "page costs what the first one costs, however deep it is",
+        "schema": {"type": "string"},
+    }
+}
+
 ETAG = {
     "ETag": {
         "description": "Strong tag of this answer; articles and the user: "

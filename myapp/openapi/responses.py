@@ -88,7 +88,7 @@ class MultipleCommentsResponse(Answer):
 
 
 class TagsResponse(Answer):
-    tags: list[str] = Field(description="Every tag in use, most used first")
+    tags: list[str] = Field(description="The most used tags (at most 100), most used first, then by name")
 
 
 class HealthResponse(Answer):
