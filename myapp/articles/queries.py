@@ -34,6 +34,7 @@ from sqlalchemy import JSON, bindparam, exists, false, func, select, true, type_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.types import NullType, TypeDecorator
 
+from ..db.compiled import Compiled
 from ..edge.errors import not_found
 from ..users.models import lookup_key
 from . import counters as counted
@@ -143,6 +144,14 @@ def page_statement(dialect_name, signed_in, filters, feed=False, with_counters=F
     )
 
 
+@functools.lru_cache(maxsize=128)
+def compiled_page(signed_in, filters, feed, keyset):
+    """``page_statement`` with the counters, compiled once per dialect (myapp.db.compiled)."""
+    return Compiled(functools.partial(
+        page_statement, signed_in=signed_in, filters=filters, feed=feed, with_counters=True, keyset=keyset
+    ))
+
+
 @functools.lru_cache(maxsize=8)
 def article_statement(dialect_name, signed_in, with_counters):
     """One article (with its body) by slug."""
@@ -151,10 +160,6 @@ def article_statement(dialect_name, signed_in, with_counters):
         .join_from(articles, users, users.c.id == articles.c.author_id)
         .where(articles.c.slug == bindparam("slug"))
     )
-
-
-def _dialect(dbsession):
-    return dbsession.get_bind().dialect.name
 
 
 def _viewer_params(viewer):
@@ -171,7 +176,7 @@ def article_page(dbsession, viewer, page, feed=False):
     """
     given = tuple(name for name in FILTERS if getattr(page, name, None) is not None)
     after = getattr(page, "after", None)
-    statement = page_statement(_dialect(dbsession), viewer is not None, given, feed, True, after is not None)
+    statement = compiled_page(viewer is not None, given, feed, after is not None)
     params = {name: getattr(page, name) for name in given}
     # Usernames match in any case, as /profiles/{username} does.
     params.update({name: lookup_key(params[name]) for name in USERNAME_FILTERS & set(given)})
@@ -179,14 +184,20 @@ def article_page(dbsession, viewer, page, feed=False):
     params.update(_viewer_params(viewer), limit=page.limit + 1, offset=page.offset)
     if after is not None:
         params.update(after_created_at=after[0], after_id=after[1])
-    rows = dbsession.execute(statement, params).all()
+    rows = statement.rows(dbsession, params)
     found = [row for row in rows if row.slug is not None]
     return found[: page.limit], rows[0].total, len(found) > page.limit
 
 
+#: One article, anonymous and signed in (myapp.db.compiled).
+ARTICLES_BY_SLUG = {
+    signed_in: Compiled(functools.partial(article_statement, signed_in=signed_in, with_counters=True))
+    for signed_in in (False, True)
+}
+
+
 def article_by_slug(dbsession, viewer, slug):
-    statement = article_statement(_dialect(dbsession), viewer is not None, True)
-    row = dbsession.execute(statement, {"slug": slug, **_viewer_params(viewer)}).first()
+    row = ARTICLES_BY_SLUG[viewer is not None].first(dbsession, {"slug": slug, **_viewer_params(viewer)})
     if row is None:
         raise not_found("article")
     return row
@@ -234,9 +245,12 @@ MAINTAINED_TAGS = (
 )
 
 
+POPULAR_TAGS = Compiled(MAINTAINED_TAGS)
+
+
 def popular_tags(dbsession):
     """The ``TOP_TAGS`` tags in use on most articles, most used first, then by name.
 
     From the maintained counts: a few rows per tag in use, whatever the number
     of articles."""
-    return dbsession.scalars(MAINTAINED_TAGS).all()
+    return POPULAR_TAGS.scalars(dbsession, {})

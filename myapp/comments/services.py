@@ -6,6 +6,7 @@ from ..articles.queries import article_id, articles, follows, users
 from ..edge.errors import forbidden, not_found
 from ..models import MAX_ID, utcnow
 from ..db import mark_session_changed
+from ..db.compiled import Compiled
 from .models import Comment
 
 comments = Comment.__table__
@@ -45,8 +46,10 @@ def _comments_statement(signed_in):
     )
 
 
-#: Built once: anonymous and signed-in.
-COMMENTS_STATEMENTS = {signed_in: _comments_statement(signed_in) for signed_in in (False, True)}
+#: Built once: anonymous and signed-in; run on the driver (myapp.db.compiled).
+COMMENTS_STATEMENTS = {
+    signed_in: Compiled(_comments_statement(signed_in)) for signed_in in (False, True)
+}
 
 
 def comments_of(dbsession, viewer, slug):
@@ -55,7 +58,7 @@ def comments_of(dbsession, viewer, slug):
     params = {"slug": slug}
     if viewer is not None:
         params["viewer_id"] = viewer.id
-    rows = dbsession.execute(COMMENTS_STATEMENTS[viewer is not None], params).all()
+    rows = COMMENTS_STATEMENTS[viewer is not None].rows(dbsession, params)
     if not rows:
         raise not_found("article")
     return [row for row in rows if row.id is not None]
@@ -95,7 +98,7 @@ def _comment_page_statement(signed_in, keyset):
 
 
 COMMENT_PAGES = {
-    (signed_in, keyset): _comment_page_statement(signed_in, keyset)
+    (signed_in, keyset): Compiled(_comment_page_statement(signed_in, keyset))
     for signed_in in (False, True) for keyset in (False, True)
 }
 
@@ -109,7 +112,7 @@ def comment_page(dbsession, viewer, slug, page):
         params["viewer_id"] = viewer.id
     if after is not None:
         params.update(after_created_at=after[0], after_id=after[1])
-    rows = dbsession.execute(COMMENT_PAGES[viewer is not None, after is not None], params).all()
+    rows = COMMENT_PAGES[viewer is not None, after is not None].rows(dbsession, params)
     if not rows:
         article_id(dbsession, slug)  # 404 when there is no such article
     return rows[: page.limit], len(rows) > page.limit
