@@ -101,7 +101,7 @@ FROM generate_series(1, {n}) a, generate_series(1, 5) k
 WHERE k <= 3 + a % 3"""),
         ("favorites", f"""
 INSERT INTO favorites (user_id, article_id, created_at)
-SELECT 1 + (a * 7919 + k * {SPREAD}) % ({u} - 1), a, timestamptz '{BASE_TIME}'
+SELECT 1 + (a::bigint * 7919 + k * {SPREAD}) % ({u} - 1), a, timestamptz '{BASE_TIME}'
 FROM generate_series(1, {n}) a, generate_series(1, 10) k
 WHERE k <= a % 11 AND a <> {shape.viral}
 UNION ALL
