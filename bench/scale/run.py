@@ -258,13 +258,14 @@ def run_size(size, duration=5, rounds=100, explain=True, log=print):
                 log(f"{size}: {name}: p50 {result['reads'][name].p50_ms:.1f} ms")
             result["writes"] = time_writes(server, found.reader_token, found, rounds)
             result["rss_mib"] = worker_rss_mib(server)
+            # Before the checks below: their count(*)s are the bench's statements, not the app's.
+            result["slowest"] = slowest_statements(admin, database)
             with engine.connect() as connection:
                 result["counted_subjects"] = checks.check_counters(connection)
                 checks.check_tag_dates(connection)
                 checks.check_reads(server, connection, found)
             log(f"{size}: after the writes every count equals count(*), every tag's created_at its "
                 "article's, and every answer SQL's")
-            result["slowest"] = slowest_statements(admin, database)
             admin.close()
         engine.dispose()
         result["plans"] = explain_pass(cluster, database, url, environ, endpoints, found.reader_token) \
