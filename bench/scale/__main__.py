@@ -50,12 +50,13 @@ def migrations(sizes, json_path):
     for size in sizes:
         log(f"{size}: seeding at the revision before the counters, then migrating while writing")
         results.append(run_migration(size, SIZES[size], log))
-    print("| size | revision | seconds | writes meanwhile | longest write ms | lock waits over 1 s |")
+    print("| size | revision | seconds | writes meanwhile | longest write ms | lock waits over 1 s, longest ms |")
     print("|---|---|---|---|---|---|")
     for result in results:
         for step in result["revisions"]:
             print(f"| {result['size']} | {step['what']} ({step['revision']}) | {step['seconds']:.1f} | "
-                  f"{step['writes']} | {step['longest_write_ms']:.0f} | {len(step['waits_over_1s'])} |")
+                  f"{step['writes']} | {step['longest_write_ms']:.0f} | {len(step['waits_over_1s'])}, "
+                  f"{step['longest_wait_ms']:.0f} |")
         print(f"\n{result['size']}: seeded in {result['seeded_seconds']:.0f} s; {result['writes']} writes, "
               f"statuses {result['statuses']}; afterwards every count equals count(*), every tag date "
               "its article's, every index valid")
