@@ -26,10 +26,12 @@ against gunicorn 27):
   checks (myapp.db.process_started), then opens one connection of its own
   before it accepts requests (warm-up, myapp.health);
 - a worker told to stop (TERM: a reload or a shutdown) answers readiness with
-  503 draining while it finishes its requests.
+  503 draining while it finishes its requests;
+- each worker sets the GIL's switch interval (``myapp.switch_interval``).
 """
 
 import os
+import sys
 
 import orjson
 from gunicorn import util as gunicorn_util
@@ -39,6 +41,7 @@ from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker
 from .db import process_started
 from .edge.errors import error_body
 from .health import DRAINING, warm_up
+from .settings import get_app_settings
 
 #: One worker per core the process may run on, unless WEB_CONCURRENCY (gunicorn's
 #: own variable) or a ``workers =`` line in [server:main] says otherwise.
@@ -86,6 +89,10 @@ class ThreadWorker(GunicornThreadWorker):
 
     def load_wsgi(self):
         super().load_wsgi()
+        # Process-wide, so here rather than in the application: how long a busy
+        # thread keeps the GIL from a thread whose database answer has come
+        # (myapp.switch_interval; production.ini says what was measured).
+        sys.setswitchinterval(get_app_settings(self.wsgi.registry).switch_interval)
         process_started(self.wsgi.registry)
         warm_up(self.wsgi.registry)  # before the worker accepts its first connection
 

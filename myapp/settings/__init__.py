@@ -124,6 +124,10 @@ class Settings:
         "myapp.queue_timeout", 1.0, positive_number,
         "Seconds a request waits for a slot at most (503 after that): its share of the "
         "request's budget, beside the pool wait and the database time.")
+    switch_interval: float = setting(
+        "myapp.switch_interval", 0.005, positive_number,
+        "Seconds a thread may hold the GIL while another waits for it (sys.setswitchinterval), "
+        "set by production's gunicorn workers (myapp.server); Python's own default.")
     trusted_proxies: tuple = setting(
         "myapp.trusted_proxies", (), proxy_peers,
         "Peers whose X-Forwarded-For is believed: networks, and `unix` for a unix-socket "
