@@ -19,6 +19,7 @@ behind a trusted proxy, the proxy's client) is in
 import functools
 import ipaddress
 import os
+import threading
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -129,13 +130,34 @@ def watch_pool(engine, database):
     checked_out = POOL_CHECKED_OUT.labels(database)
     overflow = POOL_OVERFLOW.labels(database)
 
-    def update(*args):
-        checked_out.set(pool.checkedout())
-        # QueuePool counts overflow from -pool_size; only connections beyond it matter.
-        overflow.set(max(0, pool.overflow()) if hasattr(pool, "overflow") else 0)
+    has_overflow = hasattr(pool, "overflow")
+    # The values last written: in multiprocess mode each write takes a lock and
+    # writes a file, and the overflow rarely moves, so only a change is written.
+    # Under one lock, so the last update reads the pool last and what was written
+    # is what the gauges hold.
+    written = {}
+    lock = threading.Lock()
 
-    event.listen(engine, "checkout", update)
-    event.listen(engine, "checkin", update)
+    def write(gauge, value):
+        if written.get(gauge) != value:
+            written[gauge] = value
+            gauge.set(value)
+
+    def update(returning):
+        with lock:
+            # "checkin" comes before the pool takes the connection back: it is
+            # still counted, and a QueuePool whose queue is full will close it
+            # (one overflow connection less).
+            write(checked_out, pool.checkedout() - returning)
+            if has_overflow:
+                closing = returning and pool.checkedin() >= pool.size()
+                # QueuePool counts overflow from -pool_size; only connections beyond it matter.
+                write(overflow, max(0, pool.overflow() - closing))
+            else:
+                write(overflow, 0)
+
+    event.listen(engine, "checkout", lambda *args: update(0))
+    event.listen(engine, "checkin", lambda *args: update(1))
 
 
 def exposition():

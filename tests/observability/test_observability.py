@@ -10,6 +10,8 @@ import sqlalchemy as sa
 import webtest
 from prometheus_client import REGISTRY
 
+from myapp.observability.metrics import watch_pool
+
 from ..helpers import auth, register
 
 TEST_LOG = logging.getLogger("myapp.tests")
@@ -164,3 +166,26 @@ def test_observability_off_adds_no_headers_and_no_log(make_app, access_log):
     response = quiet.get("/api/articles", headers={"X-Request-ID": "abc"})
     assert "X-Request-ID" not in response.headers and "Server-Timing" not in response.headers
     assert access_log() == []
+
+
+def test_the_pool_gauges_follow_checkouts_and_checkins():
+    """Written only when they change (myapp.observability.metrics.watch_pool), yet current
+    after every checkout and checkin: the checkin event comes before the pool takes the
+    connection back, which the gauges once counted as still checked out."""
+    engine = sa.create_engine("sqlite://", poolclass=sa.pool.QueuePool, pool_size=2, max_overflow=2)
+    watch_pool(engine, "gauge-test")
+
+    def gauges():
+        return (sample("myapp_db_pool_checked_out", database="gauge-test"),
+                sample("myapp_db_pool_overflow", database="gauge-test"))
+
+    first = engine.connect()
+    assert gauges() == (1, 0)
+    more = [engine.connect() for _ in range(3)]  # two pooled, then two beyond pool_size
+    assert gauges() == (4, 2)
+    for connection in more:  # two back into the pool's queue, the third closed: it is full
+        connection.close()
+    assert gauges() == (1, 1)
+    first.close()  # closed too: nothing open beyond pool_size any more
+    assert gauges() == (0, 0)
+    engine.dispose()
