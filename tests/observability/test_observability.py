@@ -1,5 +1,6 @@
 """What an operator sees of each request: access log, Server-Timing, X-Request-ID, metrics."""
 
+import io
 import json
 import logging
 import re
@@ -189,3 +190,49 @@ def test_the_pool_gauges_follow_checkouts_and_checkins():
     first.close()  # closed too: nothing open beyond pool_size any more
     assert gauges() == (0, 0)
     engine.dispose()
+
+
+@pytest.fixture
+def production_access_log():
+    """myapp.access configured as production.ini configures it, writing into a string."""
+    logger = logging.getLogger("myapp.access")
+    saved = (logger.handlers[:], logger.propagate, logger.level)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+
+    def configure():
+        # In the test's body: pytest adds its capturing handlers when the test starts.
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+
+    yield configure, logger, handler, stream
+    logger.handlers[:], logger.propagate, logger.level = saved
+
+
+def test_production_log_configuration_gets_the_same_lines_written_directly(
+    testapp, production_access_log, monkeypatch
+):
+    configure, logger, handler, stream = production_access_log
+    configure()
+    made = []
+    monkeypatch.setattr(logger, "makeRecord", lambda *args: made.append(args))  # logging's path
+    testapp.get("/api/articles", headers={"X-Request-ID": "direct-1"})
+    (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert made == []  # no record made: written directly
+    assert set(line) == {"time", "request_id", "method", "route", "path", "status", "duration_ms",
+                         "db_ms", "sql", "tx", "retries", "db", "user_id", "client"}
+    assert (line["request_id"], line["route"], line["status"]) == ("direct-1", "articles", 200)
+
+
+def test_any_other_log_configuration_keeps_loggings_path(testapp, production_access_log):
+    configure, logger, handler, stream = production_access_log
+    configure()
+    handler.setFormatter(logging.Formatter("access %(levelname)s %(message)s"))
+    testapp.get("/api/articles", headers={"X-Request-ID": "formatted-1"})
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(lambda record: "dropped" not in record.getMessage())
+    testapp.get("/api/articles", headers={"X-Request-ID": "dropped-1"})
+    (line,) = stream.getvalue().splitlines()
+    assert line.startswith("access INFO {") and json.loads(line[12:])["request_id"] == "formatted-1"
