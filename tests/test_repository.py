@@ -36,13 +36,18 @@ REGISTRY_KEYS = {"engines", "dbsession_factory", "dbsession_write_bind", "dbsess
 
 
 def registry_keys(root):
-    """(key, where) for each ``<something>.registry[<string>]`` or ``registry[<string>]``."""
+    """(key, where) for each ``x.registry[<string>]``, ``registry[<string>]`` or ``x["registry"][<string>]``."""
     for path in sorted(root.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if not (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)):
                 continue
             target = node.value
-            name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
+            if isinstance(target, ast.Attribute):
+                name = target.attr
+            elif isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
+                name = target.slice.value  # env["registry"][...]
+            else:
+                name = getattr(target, "id", None)
             if name == "registry" and isinstance(node.slice.value, str):
                 yield node.slice.value, f"{path.relative_to(root.parent)}:{node.lineno}"
 

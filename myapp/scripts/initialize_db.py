@@ -17,6 +17,7 @@ from pyramid.paster import bootstrap, get_appsettings, setup_logging
 from pyramid.request import Request
 from pyramid.scripts.common import parse_vars
 
+from ..auth import get_auth
 from ..db import get_engine
 from ..demo import describe, load_demo_data
 from ..settings import resolve_settings
@@ -74,7 +75,7 @@ def load_demo(env):
     """
     request = env["request"]
     with request.tm:
-        return load_demo_data(request.dbsession, env["registry"]["passwords"])
+        return load_demo_data(request.dbsession, get_auth(env["registry"]).passwords)
 
 
 def main(argv=sys.argv):
