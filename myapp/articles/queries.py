@@ -30,12 +30,14 @@ building a ``select()`` per request cost more than running it.
 
 import functools
 
-from sqlalchemy import JSON, bindparam, exists, false, func, select, true, type_coerce
+from sqlalchemy import JSON, bindparam, exists, false, func, or_, select, true, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.types import NullType, TypeDecorator
 
+from ..auth.tokens import invalid_token
 from ..db.compiled import Compiled
 from ..edge.errors import not_found
+from ..users.current import UncheckedViewer
 from ..users.models import lookup_key
 from . import counters as counted
 from .counters import FAVORITES_OF, TAG, subject_of
@@ -144,11 +146,29 @@ def page_statement(dialect_name, signed_in, filters, feed=False, with_counters=F
     )
 
 
+#: Whether the viewer's token is still current (myapp.auth.tokens.Tokens.is_current), in SQL.
+VIEWER_CURRENT = exists().where(
+    users.c.id == bindparam("viewer_id"),
+    or_(
+        users.c.token_version == bindparam("viewer_version"),
+        users.c.password_changed_by == bindparam("viewer_token_id"),
+    ),
+)
+
+
+def _page_statement(dialect_name, signed_in, filters, feed, keyset, checked):
+    statement = page_statement(dialect_name, signed_in, filters, feed, True, keyset)
+    if checked:  # the viewer's token checked in the page's own statement
+        statement = statement.add_columns(VIEWER_CURRENT.label("viewer_current"))
+    return statement
+
+
 @functools.lru_cache(maxsize=128)
-def compiled_page(signed_in, filters, feed, keyset):
-    """``page_statement`` with the counters, compiled once per dialect (myapp.db.compiled)."""
+def compiled_page(signed_in, filters, feed, keyset, checked=False):
+    """``page_statement`` with the counters, compiled once per dialect (myapp.db.compiled);
+    ``checked``: with the column ``viewer_current``."""
     return Compiled(functools.partial(
-        page_statement, signed_in=signed_in, filters=filters, feed=feed, with_counters=True, keyset=keyset
+        _page_statement, signed_in=signed_in, filters=filters, feed=feed, keyset=keyset, checked=checked
     ))
 
 
@@ -169,6 +189,11 @@ def _viewer_params(viewer):
 def article_page(dbsession, viewer, page, feed=False):
     """(rows of a page of articles without body, total count of matching articles, more).
 
+    ``viewer``: None, a signed-in User, or an ``UncheckedViewer`` (the token's
+    claims, myapp.users.current), whose token is checked by the page's own
+    statement: 401 when it was revoked or names no user, as ``request.user``
+    would have answered, without a statement of its own.
+
     ``page`` has ``limit``, ``offset`` and ``after`` (None or the cursor's
     (created_at, id)), and the filters (``FILTERS``) it has that are not
     None apply; ``feed`` keeps the viewer's followed authors. ``more``: an
@@ -176,15 +201,20 @@ def article_page(dbsession, viewer, page, feed=False):
     """
     given = tuple(name for name in FILTERS if getattr(page, name, None) is not None)
     after = getattr(page, "after", None)
-    statement = compiled_page(viewer is not None, given, feed, after is not None)
+    checked = isinstance(viewer, UncheckedViewer)
+    statement = compiled_page(viewer is not None, given, feed, after is not None, checked)
     params = {name: getattr(page, name) for name in given}
     # Usernames match in any case, as /profiles/{username} does.
     params.update({name: lookup_key(params[name]) for name in USERNAME_FILTERS & set(given)})
     # One more than asked: whether a next page exists, for the Link header.
     params.update(_viewer_params(viewer), limit=page.limit + 1, offset=page.offset)
+    if checked:
+        params.update(viewer_version=viewer.version, viewer_token_id=viewer.token_id)
     if after is not None:
         params.update(after_created_at=after[0], after_id=after[1])
     rows = statement.rows(dbsession, params)
+    if checked and not rows[0].viewer_current:
+        raise invalid_token()
     found = [row for row in rows if row.slug is not None]
     return found[: page.limit], rows[0].total, len(found) > page.limit
 

@@ -6,6 +6,7 @@ from pyramid.view import view_config
 from ..edge.conditional import article_version, require_current, set_content_version
 from ..edge.idempotency import Keyed
 from ..edge.validation import validated_body, validated_query
+from ..users.current import reading_viewer
 from . import queries, services
 from .paging import set_next_link
 from .schemas import (
@@ -39,15 +40,15 @@ def _require_current(request, article):
 @view_config(route_name="articles", request_method="GET", renderer="json")
 def list_articles(request):
     filters = validated_query(request, ArticleFilters)
-    return _page_json(request, *queries.article_page(request.dbsession, request.user, filters))
+    viewer = reading_viewer(request)  # the token checked by the page's statement
+    return _page_json(request, *queries.article_page(request.dbsession, viewer, filters))
 
 
-@view_config(
-    route_name="feed", request_method="GET", renderer="json", permission="authenticated"
-)
+@view_config(route_name="feed", request_method="GET", renderer="json", permission="token")
 def feed(request):
     page = validated_query(request, Page)
-    return _page_json(request, *queries.article_page(request.dbsession, request.user, page, feed=True))
+    viewer = reading_viewer(request)  # the token checked by the page's statement
+    return _page_json(request, *queries.article_page(request.dbsession, viewer, page, feed=True))
 
 
 @view_config(

@@ -17,6 +17,10 @@ from ..edge.errors import error_body
 #: Each permission a view may name, and whether ``request`` has it.
 PERMISSIONS = {
     "authenticated": lambda request: request.user is not None,
+    # A validly signed token, revocation not checked yet: for a read whose own
+    # statement checks it and answers the same 401 (myapp.users.current's
+    # reading_viewer), without a statement for the user's row first.
+    "token": lambda request: request.token_claims is not None,
 }
 
 

@@ -35,8 +35,9 @@ COMMENT_COUNTS = (1, 20, 100)
 #: Statements of one request, as sent on PostgreSQL: the viewer (the token's
 #: user), then one statement for a page of articles with their tags and the
 #: total count, or for an article, or for an article's comments. SQLite sends
-#: one more, its explicit BEGIN (see myapp.db).
-ARTICLE_PAGE_STATEMENTS = 2
+#: one more, its explicit BEGIN (see myapp.db). A page of articles checks the
+#: viewer's token in its own statement: one statement in all.
+ARTICLE_PAGE_STATEMENTS = 1
 ARTICLE_STATEMENTS = 2
 COMMENTS_STATEMENTS = 2
 #: Writes: the viewer, then the write, which finds the article by its slug
