@@ -83,7 +83,8 @@ def counted(article_id):
     return ~exists().where(backfill.c.next_id <= article_id)
 
 
-def _slot():
+def random_slot():
+    """The slot of one transaction's deltas."""
     return random.randrange(SLOTS)
 
 
@@ -103,7 +104,7 @@ def bump(dbsession, article_id, deltas):
         )
     ).subquery("deltas")
     ordered = (
-        select(rows.c.kind, rows.c.subject, literal(_slot(), SmallInteger), rows.c.n)
+        select(rows.c.kind, rows.c.subject, literal(random_slot(), SmallInteger), rows.c.n)
         .where(counted(article_id))
         .order_by(rows.c.kind, rows.c.subject)
     )
@@ -123,7 +124,7 @@ def article_deleted(dbsession, article_id, author_id, tag_names):
         select(
             literal(FAVORITES_BY, String(16)),
             subject_of(favorites.c.user_id),
-            literal(_slot(), SmallInteger),
+            literal(random_slot(), SmallInteger),
             literal(-1, BigInteger),
         )
         .where(favorites.c.article_id == article_id, counted(article_id))
