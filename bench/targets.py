@@ -46,7 +46,9 @@ JWT_SECRET = secrets.token_urlsafe(48)
 def production_counts(source, workers=None, threads=None):
     """(workers, threads) ``pserve production.ini`` of ``source`` runs with."""
     if workers is None:
-        workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
+        from myapp.server import default_workers  # this tree's: the bench runs from it
+
+        workers = default_workers()
     if threads is None:
         parser = configparser.ConfigParser(interpolation=None)
         parser.read(Path(source) / "production.ini")

@@ -7,9 +7,9 @@ import sys
 import myapp.server
 
 
-def test_workers_default_to_one_per_core_unless_web_concurrency_says(monkeypatch):
+def test_workers_default_to_two_per_core_unless_web_concurrency_says(monkeypatch):
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
-    assert importlib.reload(myapp.server).workers == len(os.sched_getaffinity(0))
+    assert importlib.reload(myapp.server).workers == 2 * len(os.sched_getaffinity(0))
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     assert importlib.reload(myapp.server).workers == 3
 
