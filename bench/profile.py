@@ -92,8 +92,10 @@ def _view(stats):
 
 
 def _orm_execute(filename, function):
-    """Session._execute_internal: every ORM execute, scalars, get goes through it."""
-    return function == "_execute_internal" and filename.endswith("orm/session.py")
+    """Session._execute_internal: every ORM execute, scalars, get goes through it; and the
+    hot reads compiled once (myapp/db/compiled.py), which run on the DBAPI cursor instead."""
+    return ((function == "_execute_internal" and filename.endswith("orm/session.py"))
+            or (function == "rows" and filename.endswith("myapp/db/compiled.py")))
 
 
 def _psycopg_wait(filename, function):
@@ -164,7 +166,8 @@ def layers(whole, labels, requests):
         ("routing, view derivers and views, their Python (security, idempotency keys, ETags,"
          " parsing, shaping rows)", (router - render - sql - fetch) * per),
         ("SQL build and send, every statement (the identity's, idempotency keys', the view's):"
-         " SQLAlchemy's ORM execute (checkout, cached compile, parameters, result set-up)",
+         " SQLAlchemy's ORM execute or a compiled hot read's cursor execute (checkout, parameters,"
+         " result set-up)",
          (sql - sql_wait) * per),
         ("SQL execute: waiting for the server (BEGIN pipelined with the statements)", sql_wait * per),
         ("SQL fetch: rows into Python (Result.all/first/...)", fetch * per),
