@@ -6,6 +6,8 @@ version; a failure here says which assumption to revisit, and where.
 - zope.sqlalchemy's datamanager (myapp.db.sessions attaches its listeners to
   the session factory, reading each session's manager from ``session.info``);
 - psycopg's cancel and transaction status (myapp.db.budgets' watchdog);
+- SQLAlchemy's ``Connection._cursor_execute`` (myapp.db.compiled runs the hot
+  reads through it);
 - gunicorn's module-level ``Response`` and ``util.write_error``, looked up at
   call time (myapp.server replaces both in its workers).
 """
@@ -142,3 +144,28 @@ def test_gunicorn_looks_up_response_and_write_error_at_call_time():
         "sock", "status_int", "reason", "mesg"]
     assert callable(gunicorn_util.write_nonblock)
     assert "Server:" in "".join(inspect.getsource(gunicorn_wsgi.Response.default_headers))
+
+
+# --- SQLAlchemy ------------------------------------------------------------------------
+
+
+def test_sqlalchemy_cursor_execute_fires_the_cursor_events_and_wraps_errors(tmp_path):
+    """myapp.db.compiled runs the hot reads through ``Connection._cursor_execute``: it must
+    keep firing ``before/after_cursor_execute`` (the access log's statement count, the
+    tests' statement counter) and turn a DBAPI error into SQLAlchemy's through
+    ``handle_error`` (replica loss, disconnects, pyramid_retry's tagging)."""
+    assert list(inspect.signature(sa.engine.Connection._cursor_execute).parameters)[:4] == [
+        "self", "cursor", "statement", "parameters"]
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'canary.sqlite'}")
+    seen = []
+    event.listen(engine, "before_cursor_execute", lambda *a: seen.append("before"))
+    event.listen(engine, "after_cursor_execute", lambda *a: seen.append("after"))
+    event.listen(engine, "handle_error", lambda context: seen.append("error"))
+    with engine.connect() as connection:
+        cursor = connection.connection.cursor()
+        connection._cursor_execute(cursor, "SELECT ? + 1", (41,))
+        assert cursor.fetchall() == [(42,)]
+        with pytest.raises(sa.exc.OperationalError):
+            connection._cursor_execute(cursor, "SELECT * FROM no_such_table", ())
+        cursor.close()
+    assert seen == ["before", "after", "before", "error"]
