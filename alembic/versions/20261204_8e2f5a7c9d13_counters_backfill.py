@@ -9,7 +9,7 @@ migration runs with a transaction per revision, as ``initialize_myapp_db``
 does):
 
 - the index is built with ``CREATE INDEX CONCURRENTLY`` (writes go on);
-- the counters are filled ``BATCH`` articles at a time, each batch in a short
+- the counters are filled a batch of articles at a time, each batch in a short
   transaction of its own that locks ``articles``, ``article_tags`` and
   ``favorites`` in SHARE mode (reads go on, writes wait for the batch, well
   under a second), counts the batch's rows and moves ``counter_backfill``
@@ -17,6 +17,9 @@ does):
   counted (myapp.articles.counters), so nothing is counted twice or missed.
   A batch that cannot get its locks within ``LOCK_WAIT`` gives up and tries
   again, so a long transaction never makes writers queue behind the batch.
+  Each batch is sized from the one before to hold its locks about
+  ``BATCH_SECONDS``, however loaded the server: a fixed 5,000 articles once
+  held writers 1.8 s on a busy machine (bench.scale --migration at 1M).
 
 Elsewhere (SQLite, or a caller's open transaction, as the tests use) the same
 statements run once, in the caller's transaction.
@@ -33,7 +36,8 @@ branch_labels = None
 depends_on = None
 
 INDEX = 'ix_comments_article_id_created_at_id'
-BATCH = 5_000  # articles per batch: ~0.1-0.2 s of locking on this machine
+FIRST_BATCH, MIN_BATCH, MAX_BATCH = 1_000, 100, 20_000  # articles per batch
+BATCH_SECONDS = 0.2  # how long a batch should hold its SHARE locks
 LOCK_WAIT = '300ms'
 
 #: The rows of articles [lo, hi) as counter deltas, added to slot 0.
@@ -77,14 +81,19 @@ def _count_batch(connection, batch):
 
 
 def _online(engine):
+    batch = FIRST_BATCH
     while True:
         try:
             with engine.begin() as connection:
                 connection.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
                 connection.execute(sa.text(
                     'LOCK TABLE articles, article_tags, favorites IN SHARE MODE'))
-                if _count_batch(connection, BATCH):
-                    return
+                locked = time.monotonic()
+                done = _count_batch(connection, batch)
+            if done:
+                return
+            took = max(time.monotonic() - locked, 0.001)  # the locks held, commit included
+            batch = max(MIN_BATCH, min(MAX_BATCH, 2 * batch, int(batch * BATCH_SECONDS / took)))
         except OperationalError as exc:
             if getattr(exc.orig, 'sqlstate', None) != '55P03':  # lock_not_available
                 raise

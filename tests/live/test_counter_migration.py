@@ -12,11 +12,9 @@ tag dates with the page indexes (batches, ``CREATE INDEX CONCURRENTLY``,
 validated (``migrate_while_writing`` raises otherwise), and every write
 succeeded. No write waited for a lock more than about a second: PostgreSQL
 logs every wait over one second of the application's connections, with how
-long it lasted. The tag dates' batches size themselves to ~0.2 s, so none is
-allowed there; the counters' backfill (an applied revision, not to be
-edited) locks a fixed 5,000 articles per batch, which a loaded shared
-machine sometimes stretches just past a second, so up to 2 s is allowed
-there. The times are printed (-s).
+long it lasted. Both backfills size their batches to hold their locks about
+0.2 s however loaded the machine, so no wait over a second is allowed in any
+revision. The times are printed (-s).
 """
 
 from bench.scale.migration import REVISIONS, migrate_while_writing
@@ -35,6 +33,6 @@ def test_the_migrations_run_while_writes_go_on_and_leave_exact_data(private_clus
     assert result["statuses"] == [200, 201], result["statuses"]
     assert all(step["writes"] > 0 for step in result["revisions"][:2])
     counters, tag_dates, later = result["revisions"]
-    assert counters["longest_wait_ms"] < 2000, counters["waits_over_1s"]
+    assert counters["waits_over_1s"] == [], counters["longest_wait_ms"]
     assert tag_dates["waits_over_1s"] == [] and later["waits_over_1s"] == []
     assert result["articles_count"] > ARTICLES - 100
