@@ -102,30 +102,23 @@ def _psycopg_wait(filename, function):
     return function == "wait" and filename.endswith("psycopg/connection.py")
 
 
-def _myapp_wait(filename, function):
-    """A wait override of myapp's (myapp/db_timeouts.py's, where it still is)."""
-    return function == "wait" and "/myapp/" in filename
-
-
 def _waits(stats):
-    """(waits of the transaction's end, every other wait, myapp's override's own Python).
+    """(waits of the transaction's end, every other wait).
 
-    The outermost wait function is myapp's override when there is one, else
-    psycopg's Connection.wait; psycopg's commit() and rollback() call it
-    directly, every other wait (the statements, the pipeline, connecting)
-    comes through the cursor, the pipeline or the connection's other methods.
+    psycopg's ``Connection.wait`` is where every wait on the server goes:
+    commit() and rollback() call it directly; every other wait (BEGIN, which
+    psycopg sends before a transaction's first statement, the statements,
+    connecting) comes through the cursor or the connection's other methods.
     """
-    override = _cum(stats, _myapp_wait)
-    outermost = _myapp_wait if override else _psycopg_wait
     ending = other = 0.0
     for (filename, _, function), value in stats.items():
-        if outermost(filename, function):
+        if _psycopg_wait(filename, function):
             for caller, edge in value[4].items():
                 if caller[0].endswith("psycopg/connection.py") and caller[2] in ("commit", "rollback"):
                     ending += edge[3]
                 else:
                     other += edge[3]
-    return ending, other, (override - _cum(stats, _psycopg_wait)) if override else 0.0
+    return ending, other
 
 
 def layers(whole, labels, requests):
@@ -140,8 +133,7 @@ def layers(whole, labels, requests):
                                              "fetchall", "fetchone", "scalars")
                  and f.endswith("engine/result.py"))
     render = _cum(whole, lambda f, fn: fn == "render_to_response" and f.endswith("pyramid/renderers.py"))
-    ending_wait, sql_wait, override = _waits(whole)
-    begin_hook = _cum(whole, lambda f, fn: "round_trips.py" in f and fn.startswith("_begin"))
+    ending_wait, sql_wait = _waits(whole)
     ending = _cum(whole, lambda f, fn: fn in ("commit", "abort") and f.endswith("transaction/_manager.py"))
 
     rows = [
@@ -169,12 +161,10 @@ def layers(whole, labels, requests):
          " SQLAlchemy's ORM execute or a compiled hot read's cursor execute (checkout, parameters,"
          " result set-up)",
          (sql - sql_wait) * per),
-        ("SQL execute: waiting for the server (BEGIN pipelined with the statements)", sql_wait * per),
+        ("SQL execute: waiting for the server (BEGIN, then each statement)", sql_wait * per),
         ("SQL fetch: rows into Python (Result.all/first/...)", fetch * per),
         ("rendering: RendererHelper.render_to_response", render * per),
         ("(included above: the view functions themselves, their SQL included)", -view * per),
-        ("(included above: myapp's wait override's own Python, every wait)", -override * per),
-        ("(included above: myapp's BEGIN hook (round_trips.py), its wait included)", -begin_hook * per),
     ]
     return rows, total * per
 
