@@ -10,7 +10,10 @@ commit; a read sums at most ``SLOTS`` rows through the primary key.
 
 Deadlocks: the deltas of one write go in one statement, sorted by (kind,
 subject), all to the one slot; so any two writers take the rows they share in
-the same order.
+the same order. ``adding`` builds every statement that writes deltas (``bump``,
+an article's deletion, PostgreSQL's one-statement favorite in
+myapp.articles.services), so these rules and the backfill's below are applied
+in that one place.
 
 While the migration that adds the counters fills them (``counter_backfill``
 holds the first article id it has not counted yet), a write adds deltas only
@@ -24,8 +27,9 @@ of articles not yet counted are missing from the answers.
 
 import random
 
-from sqlalchemy import BigInteger, SmallInteger, String, cast, delete, exists, func, literal, select, text
-from sqlalchemy import union_all
+from sqlalchemy import BigInteger, SmallInteger, String, bindparam, cast, delete, exists, func, literal
+from sqlalchemy import select, text, union_all
+from sqlalchemy.sql.expression import ColumnElement
 from ..db import mark_session_changed
 from ..db.statements import INSERTS
 from .models import Counter, CounterBackfill, Favorite
@@ -79,36 +83,65 @@ def counted(article_id):
 
     Part of the write's own statement, which runs after the write's change:
     the backfill's batch cannot run in between (it locks the tables the write
-    changed), so the article is counted either by the batch or by the write."""
+    changed), so the article is counted either by the batch or by the write.
+    ``adding`` is its one user: every write of the counters applies it there."""
     return ~exists().where(backfill.c.next_id <= article_id)
 
 
 def random_slot():
-    """The slot of one transaction's deltas."""
+    """The slot of one statement's deltas."""
     return random.randrange(SLOTS)
+
+
+#: ``adding``'s slot in a statement built once per process: the statement's
+#: parameter ``slot``, given ``random_slot()`` on each run.
+SLOT = bindparam("slot", type_=SmallInteger)
+
+
+def _value(given, type_):
+    return given if isinstance(given, ColumnElement) else literal(given, type_)
+
+
+def delta_rows(deltas, changed=None):
+    """Selects of the rows (kind, subject, n) of ``deltas`` ({(kind, subject): n}), for
+    ``adding``. Subjects and deltas are values, or SQL expressions of the rows a
+    statement changed (``changed``, its CTE: a row of deltas per changed row)."""
+    rows = []
+    for (kind, subject), n in deltas.items():
+        if isinstance(subject, ColumnElement):
+            subject = subject_of(subject)
+        else:
+            subject = literal(str(subject), String(64))
+        row = select(
+            literal(kind, String(16)).label("kind"), subject.label("subject"), _value(n, BigInteger).label("n")
+        )
+        rows.append(row if changed is None else row.select_from(changed))
+    return rows
+
+
+def adding(dialect_name, article_id, rows, slot=None):
+    """The statement that adds ``rows`` (selects of kind, subject, n: ``delta_rows``, or any
+    set of rows) to the counters, for a change to ``article_id`` (a value, or a column of
+    the changed rows). The rules of every write to the counters, here only:
+
+    - nothing for an article the backfill has not counted yet (``counted``);
+    - the rows in (kind, subject) order, all to one slot: ``slot``, a random
+      one (``random_slot``) unless given (``SLOT`` in a statement built once);
+      so any two writers take the rows they share in the same order;
+    - a slot that exists is added to (``ON CONFLICT DO UPDATE``).
+    """
+    rows = union_all(*(row.where(counted(article_id)) for row in rows)).subquery("deltas")
+    slot = literal(random_slot(), SmallInteger) if slot is None else slot
+    ordered = select(rows.c.kind, rows.c.subject, slot, rows.c.n).order_by(rows.c.kind, rows.c.subject)
+    return _upsert(dialect_name, ordered)
 
 
 def bump(dbsession, article_id, deltas):
     """Add ``deltas`` ({(kind, subject): n}) caused by a change to ``article_id``: one statement."""
-    given = sorted(((kind, str(subject)), n) for (kind, subject), n in deltas.items() if n)
+    given = {key: n for key, n in deltas.items() if n}
     if not given:
         return
-    rows = union_all(
-        *(
-            select(
-                literal(kind, String(16)).label("kind"),
-                literal(subject, String(64)).label("subject"),
-                literal(n, BigInteger).label("n"),
-            )
-            for (kind, subject), n in given
-        )
-    ).subquery("deltas")
-    ordered = (
-        select(rows.c.kind, rows.c.subject, literal(random_slot(), SmallInteger), rows.c.n)
-        .where(counted(article_id))
-        .order_by(rows.c.kind, rows.c.subject)
-    )
-    dbsession.execute(_upsert(dbsession.get_bind().dialect.name, ordered))
+    dbsession.execute(adding(dbsession.get_bind().dialect.name, article_id, delta_rows(given)))
     mark_session_changed(dbsession)
 
 
@@ -120,17 +153,12 @@ def article_deleted(dbsession, article_id, author_id, tag_names):
         {(ARTICLES, ""): -1, (AUTHOR, author_id): -1, **{(TAG, name): -1 for name in tag_names}},
     )
     # Set-based: a viral article's 100,000 favoriters in one statement.
-    by_user = (
-        select(
-            literal(FAVORITES_BY, String(16)),
-            subject_of(favorites.c.user_id),
-            literal(random_slot(), SmallInteger),
-            literal(-1, BigInteger),
-        )
-        .where(favorites.c.article_id == article_id, counted(article_id))
-        .order_by(subject_of(favorites.c.user_id))
-    )
-    dbsession.execute(_upsert(dbsession.get_bind().dialect.name, by_user))
+    by_user = select(
+        literal(FAVORITES_BY, String(16)).label("kind"),
+        subject_of(favorites.c.user_id).label("subject"),
+        literal(-1, BigInteger).label("n"),
+    ).where(favorites.c.article_id == article_id)
+    dbsession.execute(adding(dbsession.get_bind().dialect.name, article_id, [by_user]))
     dbsession.execute(
         delete(counters).where(counters.c.kind == FAVORITES_OF, counters.c.subject == str(article_id))
     )

@@ -4,7 +4,7 @@ import re
 import secrets
 import unicodedata
 
-from sqlalchemy import Integer, bindparam, delete, select, text
+from sqlalchemy import BigInteger, Integer, bindparam, delete, select
 
 from ..edge.errors import forbidden
 from ..models import utcnow
@@ -133,13 +133,18 @@ def delete_article(dbsession, article):
     dbsession.flush()
 
 
-def _favorite_statement(dialect_insert):
-    rows = select(bindparam("user_id", type_=Integer), articles.c.id).where(
+def _favorite_rows():
+    """The favorite of ``user_id`` for the article ``slug``: nothing for an unknown slug."""
+    now = bindparam("now", type_=favorites.c.created_at.type)
+    return select(bindparam("user_id", type_=Integer), articles.c.id, now).where(
         articles.c.slug == bindparam("slug")
     )
+
+
+def _favorite_statement(dialect_insert):
     return (
         dialect_insert(favorites)
-        .from_select(["user_id", "article_id"], rows)
+        .from_select(["user_id", "article_id", "created_at"], _favorite_rows())
         .on_conflict_do_nothing()
         .returning(favorites.c.article_id)
     )
@@ -154,80 +159,76 @@ UNFAVORITE = delete(favorites).where(
 ).returning(favorites.c.article_id)
 
 
-def _favorites_changed(dbsession, user, article_id, delta):
-    if article_id is not None:
-        counters.bump(
-            dbsession, article_id, {(FAVORITES_BY, user.id): delta, (FAVORITES_OF, article_id): delta}
-        )
+def _favorite_deltas(user_id, article_id, delta):
+    """The counts a favorite (``delta`` 1) or an unfavorite (-1) changes."""
+    return {(FAVORITES_BY, user_id): delta, (FAVORITES_OF, article_id): delta}
 
 
-#: PostgreSQL: the favorite's row and its two counts in one statement (data-modifying
-#: CTEs), one round trip instead of two. The counts change only when a row did
-#: (``changed``), for an article the backfill has counted (myapp.articles.counters:
-#: the statement takes its lock on ``favorites`` before its snapshot, as the two
-#: statements did in order), in (kind, subject) order to one slot, as ``bump``.
-_COUNTED_CHANGE = """
-, counted AS (
-    INSERT INTO counters (kind, subject, slot, n)
-    SELECT deltas.kind, deltas.subject, :slot, deltas.n
-    FROM changed CROSS JOIN LATERAL (VALUES
-        ('%(by)s', CAST(:user_id AS VARCHAR(64)), :delta),
-        ('%(of)s', CAST(changed.article_id AS VARCHAR(64)), :delta)
-    ) AS deltas (kind, subject, n)
-    WHERE NOT EXISTS (SELECT 1 FROM counter_backfill WHERE counter_backfill.next_id <= changed.article_id)
-    ORDER BY deltas.kind, deltas.subject
-    ON CONFLICT (kind, subject, slot) DO UPDATE SET n = counters.n + excluded.n
-)
-SELECT article_id FROM changed
-""" % {"by": FAVORITES_BY, "of": FAVORITES_OF}
-COUNTED_FAVORITE = Compiled(text("""
-WITH changed AS (
-    INSERT INTO favorites (user_id, article_id, created_at)
-    SELECT :user_id, articles.id, :now FROM articles WHERE articles.slug = :slug
-    ON CONFLICT DO NOTHING
-    RETURNING article_id
-)""" + _COUNTED_CHANGE).columns(article_id=Integer))
-COUNTED_UNFAVORITE = Compiled(text("""
-WITH changed AS (
-    DELETE FROM favorites
-    WHERE favorites.user_id = :user_id
-      AND favorites.article_id IN (SELECT articles.id FROM articles WHERE articles.slug = :slug)
-    RETURNING article_id
-)""" + _COUNTED_CHANGE).columns(article_id=Integer))
+def _counted(statement):
+    """PostgreSQL: ``statement`` and its counts in one statement (data-modifying CTEs), one
+    round trip instead of two; the counts change only when a row did (the deltas are
+    rows of ``changed``), by the counters' own rules (myapp.articles.counters.adding:
+    the statement takes its lock on ``favorites`` before its snapshot, as the two
+    statements did in order)."""
+    changed = statement.cte("changed")
+    user_id, delta = bindparam("user_id", type_=Integer), bindparam("delta", type_=BigInteger)
+    deltas = _favorite_deltas(user_id, changed.c.article_id, delta)
+    rows = counters.delta_rows(deltas, changed)
+    counts = counters.adding("postgresql", changed.c.article_id, rows, counters.SLOT).cte("counted")
+    return Compiled(select(changed.c.article_id).add_cte(counts))
 
 
-def _counted_change(dbsession, statement, user, slug, delta):
-    """True when ``statement`` (one of the two above) ran: PostgreSQL only."""
-    if dbsession.get_bind().dialect.name != "postgresql":
-        return False
-    params = {"user_id": user.id, "slug": slug, "slot": counters.random_slot(), "delta": delta}
-    if delta > 0:
-        params["now"] = utcnow()  # the column's default (Favorite.created_at)
-    statement.rows(dbsession, params)
-    mark_session_changed(dbsession)
-    return True
+def _in_one_statement(statement, delta):
+    """The write of ``_counted(...)``: the row and its counts in one round trip."""
+
+    def write(dbsession, user, slug):
+        params = {"user_id": user.id, "slug": slug, "slot": counters.random_slot(), "delta": delta}
+        if delta > 0:
+            params["now"] = utcnow()  # the column's default (Favorite.created_at)
+        statement.rows(dbsession, params)
+        mark_session_changed(dbsession)
+
+    return write
+
+
+def _then_counts(statement, delta):
+    """The write of ``statement`` (FAVORITE or UNFAVORITE), then its counts (``bump``)."""
+
+    def write(dbsession, user, slug):
+        params = {"user_id": user.id, "slug": slug}
+        if delta > 0:
+            params["now"] = utcnow()
+        changed = dbsession.execute(statement, params).scalar()
+        mark_session_changed(dbsession)
+        if changed is not None:  # counted once: only when a row changed
+            counters.bump(dbsession, changed, _favorite_deltas(user.id, changed, delta))
+
+    return write
+
+
+#: How a favorite and an unfavorite are written, per database (``for_session``):
+#: PostgreSQL in one statement, SQLite (no data-modifying CTE) the row, then its counts.
+FAVORITE_WRITES = {
+    "postgresql": _in_one_statement(_counted(FAVORITE["postgresql"]), 1),
+    "sqlite": _then_counts(FAVORITE["sqlite"], 1),
+}
+UNFAVORITE_WRITES = {
+    "postgresql": _in_one_statement(_counted(UNFAVORITE), -1),
+    "sqlite": _then_counts(UNFAVORITE, -1),
+}
 
 
 def favorite(dbsession, user, slug):
     """Idempotent: favoriting twice leaves one favorite.
 
-    One statement, ``INSERT … SELECT … ON CONFLICT DO NOTHING``: no reads
-    first, and no unique-constraint race between two requests favoriting at
-    once. An unknown slug inserts nothing; the caller's read of the article
-    answers 404 (and the transaction aborts).
+    ``INSERT … SELECT … ON CONFLICT DO NOTHING``: no reads first, and no
+    unique-constraint race between two requests favoriting at once. An unknown
+    slug inserts nothing; the caller's read of the article answers 404 (and
+    the transaction aborts).
     """
-    if _counted_change(dbsession, COUNTED_FAVORITE, user, slug, 1):
-        return
-    statement = for_session(FAVORITE, dbsession)
-    inserted = dbsession.execute(statement, {"user_id": user.id, "slug": slug}).scalar()
-    mark_session_changed(dbsession)
-    _favorites_changed(dbsession, user, inserted, 1)  # counted once: only when inserted
+    for_session(FAVORITE_WRITES, dbsession)(dbsession, user, slug)
 
 
 def unfavorite(dbsession, user, slug):
     """Idempotent: one DELETE, which may find nothing."""
-    if _counted_change(dbsession, COUNTED_UNFAVORITE, user, slug, -1):
-        return
-    deleted = dbsession.execute(UNFAVORITE, {"user_id": user.id, "slug": slug}).scalar()
-    mark_session_changed(dbsession)
-    _favorites_changed(dbsession, user, deleted, -1)
+    for_session(UNFAVORITE_WRITES, dbsession)(dbsession, user, slug)

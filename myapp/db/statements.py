@@ -59,5 +59,6 @@ def insert_for(dbsession, table):
 
 
 def for_session(statements, dbsession):
-    """The statement of ``statements`` (from ``per_dialect``) for ``dbsession``'s database."""
+    """The entry of ``statements`` (from ``per_dialect``, or any dict keyed by dialect name)
+    for ``dbsession``'s database."""
     return statements[dbsession.get_bind().dialect.name]

@@ -173,3 +173,37 @@ def test_comments_come_in_bounded_pages_and_whole_without_limit(testapp, alice, 
     testapp.get("/api/articles/nothing-here/comments", params={"limit": 3}, status=404)
     empty = create_article(testapp, alice.token, title="quiet")["slug"]
     assert testapp.get(f"/api/articles/{empty}/comments?limit=3", status=200).json == {"comments": []}
+
+
+def test_while_the_backfill_runs_every_write_counts_only_the_articles_it_counted(
+    testapp, db_engine, alice, bob
+):
+    """myapp.articles.counters.adding's rule, on each path that writes deltas (a publish,
+    a favorite and an unfavorite, on PostgreSQL in one statement, a deletion): nothing for
+    an article from ``counter_backfill.next_id`` on, which the backfill counts itself."""
+    counted_slug = create_article(testapp, alice.token, title="counted", tagList=["t"])["slug"]
+    with db_engine.connect() as connection:
+        ids = dict(connection.execute(sa.text("SELECT slug, id FROM articles")).all())
+        bob_id = connection.execute(sa.text("SELECT id FROM users WHERE username = 'bob'")).scalar()
+    with db_engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO counter_backfill (id, next_id) VALUES (1, :next)"),
+                           {"next": ids[counted_slug] + 1})
+    waiting = create_article(testapp, alice.token, title="waiting", tagList=["t"])["slug"]
+    before, _ = maintained_and_counted(db_engine)
+    assert before[("articles", "")] == 1 and before[("tag", "t")] == 1  # the publish added nothing
+
+    favorite(testapp, bob.token, waiting)
+    after_waiting, _ = maintained_and_counted(db_engine)
+    favorite(testapp, bob.token, counted_slug)
+    after_counted, _ = maintained_and_counted(db_engine)
+    assert after_waiting == before
+    assert after_counted == {
+        **before, ("favorites_by", str(bob_id)): 1, ("favorites_of", str(ids[counted_slug])): 1
+    }
+    for slug in (waiting, counted_slug):
+        testapp.delete(f"/api/articles/{slug}/favorite", headers=auth(bob.token), status=200)
+    assert maintained_and_counted(db_engine)[0] == before
+
+    favorite(testapp, bob.token, waiting)
+    testapp.delete(f"/api/articles/{waiting}", headers=auth(alice.token), status=204)
+    assert maintained_and_counted(db_engine)[0] == before
