@@ -34,6 +34,12 @@ def test_ini_strings_become_values():
     assert settings.cors_allowed_origins == ("https://a.example", "https://b.example")
 
 
+def test_the_collector_settings_default_to_freezing_with_pythons_thresholds():
+    assert parse().gc_freeze is True
+    assert parse().gc_threshold == (700, 10, 10)
+    assert parse(**{"myapp.gc_threshold": " 5000  20 0 "}).gc_threshold == (5000, 20, 0)
+
+
 def test_an_empty_optional_value_keeps_the_default():
     # env-optional:NAME with NAME unset resolves to "".
     assert parse(**{"myapp.replica_max_lag_seconds": ""}).replica_max_lag_seconds == 30.0
@@ -48,6 +54,9 @@ def test_an_empty_optional_value_keeps_the_default():
         ("myapp.observability", "maybe", "must be true or false"),
         ("myapp.metrics_allowed_networks", "everyone", "must be networks"),
         ("myapp.db.timeouts_via", "telepathy", "must be one of"),
+        ("myapp.gc_threshold", "700 10", "must be three whole numbers"),
+        ("myapp.gc_threshold", "0 10 10", "0 turns collection off"),
+        ("myapp.gc_freeze", "sometimes", "must be true or false"),
     ],
 )
 def test_a_bad_value_names_its_setting(key, value, sentence):

@@ -22,8 +22,8 @@ from pyramid.exceptions import ConfigurationError
 
 from .environment import resolve_settings
 from .parsers import (
-    flag, networks, one_of, positive_number, positive_whole_number, proxy_peers, secret, text,
-    whole_number, words,
+    flag, gc_thresholds, networks, one_of, positive_number, positive_whole_number, proxy_peers,
+    secret, text, whole_number, words,
 )
 
 __all__ = ["REQUIRED", "Settings", "get_app_settings", "includeme", "markdown_table",
@@ -128,6 +128,15 @@ class Settings:
         "myapp.switch_interval", 0.005, positive_number,
         "Seconds a thread may hold the GIL while another waits for it (sys.setswitchinterval), "
         "set by production's gunicorn workers (myapp.server); Python's own default.")
+    gc_freeze: bool = setting(
+        "myapp.gc_freeze", True, flag,
+        "Production's gunicorn workers freeze what start-up made (gc.freeze, myapp.server): "
+        "a full collection, which stops every thread of the worker, then scans only what "
+        "requests left (measured: about 11 ms of CPU instead of 65).")
+    gc_threshold: tuple = setting(
+        "myapp.gc_threshold", (700, 10, 10), gc_thresholds,
+        "The collector's three thresholds (gc.set_threshold), set by production's gunicorn "
+        "workers (myapp.server); Python's own.")
     trusted_proxies: tuple = setting(
         "myapp.trusted_proxies", (), proxy_peers,
         "Peers whose X-Forwarded-For is believed: networks, and `unix` for a unix-socket "

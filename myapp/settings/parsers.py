@@ -45,6 +45,17 @@ def positive_whole_number(value):
     return whole_number(value, minimum=1)
 
 
+def gc_thresholds(value):
+    """Three whole numbers (``700 10 10``), as ``gc.set_threshold`` takes them."""
+    items = str(value).split()
+    if len(items) != 3:
+        raise ValueError("must be three whole numbers, such as 700 10 10")
+    first, *rest = (whole_number(item) for item in items)
+    if first < 1:
+        raise ValueError("must start with a whole number of at least 1 (0 turns collection off)")
+    return (first, *rest)
+
+
 def networks(value):
     """Space-separated networks (``10.0.0.0/8 ::1/128``), as ``ip_network`` objects."""
     try:
