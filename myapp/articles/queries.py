@@ -7,7 +7,9 @@ author, its sorted tags (aggregated in the same statement: PostgreSQL
 signed-in viewer, ``favorited`` and ``following`` (correlated subqueries). A
 page also carries the total count of the matching articles, so a page costs
 one statement whatever its size, even when it is empty (the count is the
-left side of an outer join).
+left side of an outer join). A signed-in viewer's token is checked by the
+same statement (``viewer_current``, myapp.users.current): the list, the feed
+and one article answer a signed-in read in one statement.
 
 Counts come from the maintained counters (myapp.articles.counters): the
 total of a page with at most one filter (or the feed) and every article's
@@ -30,14 +32,15 @@ building a ``select()`` per request cost more than running it.
 
 import functools
 
-from sqlalchemy import JSON, bindparam, exists, false, func, or_, select, true, type_coerce
+from sqlalchemy import JSON, bindparam, exists, false, func, select, true, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.types import NullType, TypeDecorator
 
-from ..auth.tokens import invalid_token
 from ..db.compiled import Compiled
 from ..edge.errors import not_found
-from ..users.current import UncheckedViewer
+from ..users.current import (
+    ANONYMOUS, UNCHECKED, VIEWER_KINDS, check_viewer, viewer_kind, viewer_params, with_viewer_check,
+)
 from ..users.models import lookup_key
 from . import counters as counted
 from .counters import FAVORITES_OF, TAG, subject_of
@@ -146,21 +149,9 @@ def page_statement(dialect_name, signed_in, filters, feed=False, with_counters=F
     )
 
 
-#: Whether the viewer's token is still current (myapp.auth.tokens.Tokens.is_current), in SQL.
-VIEWER_CURRENT = exists().where(
-    users.c.id == bindparam("viewer_id"),
-    or_(
-        users.c.token_version == bindparam("viewer_version"),
-        users.c.password_changed_by == bindparam("viewer_token_id"),
-    ),
-)
-
-
 def _page_statement(dialect_name, signed_in, filters, feed, keyset, checked):
     statement = page_statement(dialect_name, signed_in, filters, feed, True, keyset)
-    if checked:  # the viewer's token checked in the page's own statement
-        statement = statement.add_columns(VIEWER_CURRENT.label("viewer_current"))
-    return statement
+    return with_viewer_check(statement) if checked else statement
 
 
 @functools.lru_cache(maxsize=128)
@@ -173,17 +164,14 @@ def compiled_page(signed_in, filters, feed, keyset, checked=False):
 
 
 @functools.lru_cache(maxsize=8)
-def article_statement(dialect_name, signed_in, with_counters):
-    """One article (with its body) by slug."""
-    return (
+def article_statement(dialect_name, signed_in, with_counters, checked=False):
+    """One article (with its body) by slug; ``checked``: with the column ``viewer_current``."""
+    statement = (
         select(*_article_columns(dialect_name, signed_in, True, with_counters))
         .join_from(articles, users, users.c.id == articles.c.author_id)
         .where(articles.c.slug == bindparam("slug"))
     )
-
-
-def _viewer_params(viewer):
-    return {"viewer_id": viewer.id} if viewer is not None else {}
+    return with_viewer_check(statement) if checked else statement
 
 
 def article_page(dbsession, viewer, page, feed=False):
@@ -201,36 +189,39 @@ def article_page(dbsession, viewer, page, feed=False):
     """
     given = tuple(name for name in FILTERS if getattr(page, name, None) is not None)
     after = getattr(page, "after", None)
-    checked = isinstance(viewer, UncheckedViewer)
-    statement = compiled_page(viewer is not None, given, feed, after is not None, checked)
+    kind = viewer_kind(viewer)
+    statement = compiled_page(kind != ANONYMOUS, given, feed, after is not None, kind == UNCHECKED)
     params = {name: getattr(page, name) for name in given}
     # Usernames match in any case, as /profiles/{username} does.
     params.update({name: lookup_key(params[name]) for name in USERNAME_FILTERS & set(given)})
     # One more than asked: whether a next page exists, for the Link header.
-    params.update(_viewer_params(viewer), limit=page.limit + 1, offset=page.offset)
-    if checked:
-        params.update(viewer_version=viewer.version, viewer_token_id=viewer.token_id)
+    params.update(viewer_params(viewer), limit=page.limit + 1, offset=page.offset)
     if after is not None:
         params.update(after_created_at=after[0], after_id=after[1])
-    rows = statement.rows(dbsession, params)
-    if checked and not rows[0].viewer_current:
-        raise invalid_token()
+    rows = statement.rows(dbsession, params)  # one row at least: the total's
+    check_viewer(dbsession, viewer, rows)
     found = [row for row in rows if row.slug is not None]
     return found[: page.limit], rows[0].total, len(found) > page.limit
 
 
-#: One article, anonymous and signed in (myapp.db.compiled).
+#: One article, anonymous, signed in, and signed in with the token checked
+#: (myapp.db.compiled), by ``viewer_kind``.
 ARTICLES_BY_SLUG = {
-    signed_in: Compiled(functools.partial(article_statement, signed_in=signed_in, with_counters=True))
-    for signed_in in (False, True)
+    kind: Compiled(functools.partial(
+        article_statement, signed_in=kind != ANONYMOUS, with_counters=True, checked=kind == UNCHECKED
+    ))
+    for kind in VIEWER_KINDS
 }
 
 
 def article_by_slug(dbsession, viewer, slug):
-    row = ARTICLES_BY_SLUG[viewer is not None].first(dbsession, {"slug": slug, **_viewer_params(viewer)})
-    if row is None:
+    """One article's row for ``viewer`` (as ``article_page``'s, an ``UncheckedViewer``'s
+    token checked by the same statement: 401 before 404, as ``request.user``)."""
+    rows = ARTICLES_BY_SLUG[viewer_kind(viewer)].rows(dbsession, {"slug": slug, **viewer_params(viewer)})
+    check_viewer(dbsession, viewer, rows)
+    if not rows:
         raise not_found("article")
-    return row
+    return rows[0]
 
 
 def find_article(dbsession, slug, for_update=False):

@@ -1,4 +1,5 @@
-"""Comments: listed oldest first in one statement whatever their number."""
+"""Comments: listed oldest first in one statement whatever their number, which also
+checks a signed-in viewer's token (myapp.users.current)."""
 
 from sqlalchemy import bindparam, exists, false, insert, select, tuple_
 
@@ -7,6 +8,9 @@ from ..edge.errors import forbidden, not_found
 from ..models import MAX_ID, utcnow
 from ..db import mark_session_changed
 from ..db.compiled import Compiled
+from ..users.current import (
+    ANONYMOUS, UNCHECKED, VIEWER_KINDS, check_viewer, viewer_kind, viewer_params, with_viewer_check,
+)
 from .models import Comment
 
 comments = Comment.__table__
@@ -21,11 +25,16 @@ def _following(signed_in):
     )
 
 
-def _comments_statement(signed_in):
+def _checked(statement, kind):
+    """``statement``, with the viewer's token checked in it for an ``UncheckedViewer``."""
+    return with_viewer_check(statement) if kind == UNCHECKED else statement
+
+
+def _comments_statement(kind):
     """The article (so that a missing one is told from one without comments),
     left-joined to its comments and their authors, with ``following``."""
-    following = _following(signed_in)
-    return (
+    following = _following(kind != ANONYMOUS)
+    return _checked((
         select(
             comments.c.id,
             comments.c.created_at,
@@ -43,28 +52,27 @@ def _comments_statement(signed_in):
         )
         .where(articles.c.slug == bindparam("slug"))
         .order_by(comments.c.created_at, comments.c.id)
-    )
+    ), kind)
 
 
-#: Built once: anonymous and signed-in; run on the driver (myapp.db.compiled).
-COMMENTS_STATEMENTS = {
-    signed_in: Compiled(_comments_statement(signed_in)) for signed_in in (False, True)
-}
+#: Built once per kind of viewer (myapp.users.current.viewer_kind); run on the
+#: driver (myapp.db.compiled).
+COMMENTS_STATEMENTS = {kind: Compiled(_comments_statement(kind)) for kind in VIEWER_KINDS}
 
 
 def comments_of(dbsession, viewer, slug):
     """Rows of the comments on the article ``slug``, each with its author's
-    columns and ``following``; 404 when there is no such article."""
-    params = {"slug": slug}
-    if viewer is not None:
-        params["viewer_id"] = viewer.id
-    rows = COMMENTS_STATEMENTS[viewer is not None].rows(dbsession, params)
+    columns and ``following``; 404 when there is no such article. The token of
+    an ``UncheckedViewer`` is checked by the same statement (myapp.users.current):
+    401 before 404, as ``request.user``."""
+    rows = COMMENTS_STATEMENTS[viewer_kind(viewer)].rows(dbsession, {"slug": slug, **viewer_params(viewer)})
+    check_viewer(dbsession, viewer, rows)
     if not rows:
         raise not_found("article")
     return [row for row in rows if row.id is not None]
 
 
-def _comment_page_statement(signed_in, keyset):
+def _comment_page_statement(kind, keyset):
     """A page of an article's comments: their ids by the (article_id, created_at, id)
     index first, then those rows with their authors."""
     conditions = [
@@ -83,10 +91,10 @@ def _comment_page_statement(signed_in, keyset):
         .limit(bindparam("limit"))
         .subquery("chosen")
     )
-    return (
+    return _checked((
         select(
             comments.c.id, comments.c.created_at, comments.c.updated_at, comments.c.body,
-            users.c.username, users.c.bio, users.c.image, _following(signed_in).label("following"),
+            users.c.username, users.c.bio, users.c.image, _following(kind != ANONYMOUS).label("following"),
         )
         .select_from(
             chosen.join(comments, comments.c.id == chosen.c.chosen_id).join(
@@ -94,25 +102,24 @@ def _comment_page_statement(signed_in, keyset):
             )
         )
         .order_by(comments.c.created_at, comments.c.id)
-    )
+    ), kind)
 
 
 COMMENT_PAGES = {
-    (signed_in, keyset): Compiled(_comment_page_statement(signed_in, keyset))
-    for signed_in in (False, True) for keyset in (False, True)
+    (kind, keyset): Compiled(_comment_page_statement(kind, keyset))
+    for kind in VIEWER_KINDS for keyset in (False, True)
 }
 
 
 def comment_page(dbsession, viewer, slug, page):
     """(rows of at most ``page.limit`` comments after ``page.after``, more follow);
-    404 when there is no such article."""
+    404 when there is no such article; the token checked as by ``comments_of``."""
     after = page.after
-    params = {"slug": slug, "limit": page.limit + 1}
-    if viewer is not None:
-        params["viewer_id"] = viewer.id
+    params = {"slug": slug, "limit": page.limit + 1, **viewer_params(viewer)}
     if after is not None:
         params.update(after_created_at=after[0], after_id=after[1])
-    rows = COMMENT_PAGES[viewer is not None, after is not None].rows(dbsession, params)
+    rows = COMMENT_PAGES[viewer_kind(viewer), after is not None].rows(dbsession, params)
+    check_viewer(dbsession, viewer, rows)
     if not rows:
         article_id(dbsession, slug)  # 404 when there is no such article
     return rows[: page.limit], len(rows) > page.limit

@@ -32,14 +32,14 @@ PAGE_SIZES = (1, 20, 100)
 #: Comments on the articles "discussed-1", "discussed-20" and "discussed-100".
 COMMENT_COUNTS = (1, 20, 100)
 
-#: Statements of one request, as sent on PostgreSQL: the viewer (the token's
-#: user), then one statement for a page of articles with their tags and the
-#: total count, or for an article, or for an article's comments. SQLite sends
-#: one more, its explicit BEGIN (see myapp.db). A page of articles checks the
-#: viewer's token in its own statement: one statement in all.
+#: Statements of one signed-in read, as sent on PostgreSQL: one statement for a
+#: page of articles with their tags and the total count, or for an article, or
+#: for an article's comments (all, or a page), which also checks the viewer's
+#: token (myapp.users.current.reading_viewer). SQLite sends one more, its
+#: explicit BEGIN (see myapp.db).
 ARTICLE_PAGE_STATEMENTS = 1
-ARTICLE_STATEMENTS = 2
-COMMENTS_STATEMENTS = 2
+ARTICLE_STATEMENTS = 1
+COMMENTS_STATEMENTS = 1
 #: Writes: the viewer, then the write, which finds the article by its slug
 #: itself; a favorite then reads the article for its answer, a new comment is
 #: answered from what its INSERT returned.
@@ -164,9 +164,12 @@ def test_a_page_of_articles_costs_the_same_whatever_its_size(
 def test_comments_cost_the_same_however_many(testapp, backend, world, statements, viewer):
     costs = {}
     for count in COMMENT_COUNTS:
-        answer, costs[count] = read(testapp, statements, viewer, f"/api/articles/discussed-{count}/comments")
+        url = f"/api/articles/discussed-{count}/comments"
+        answer, costs[count] = read(testapp, statements, viewer, url)
         comments = answer["comments"]
         assert [c["body"] for c in comments] == [f"Comment {n}" for n in range(count)]
+        page, costs[count, "page"] = read(testapp, statements, viewer, f"{url}?limit={count}")
+        assert page == answer
     assert {c["author"]["following"] for c in comments} == {True, False}
     assert_flat(costs, COMMENTS_STATEMENTS, backend)
 
