@@ -50,7 +50,8 @@ def migrations(sizes, json_path):
     for size in sizes:
         log(f"{size}: seeding at the revision before the counters, then migrating while writing")
         results.append(run_migration(size, SIZES[size], log))
-    print("| size | revision | seconds | writes meanwhile | longest write ms | lock waits over 1 s, longest ms |")
+    print("| size | revision | seconds | writes meanwhile | longest write ms "
+          "| lock waits over 1 s, longest wait ms (0: none over 0.2 s) |")
     print("|---|---|---|---|---|---|")
     for result in results:
         for step in result["revisions"]:

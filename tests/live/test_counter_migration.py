@@ -29,7 +29,8 @@ def test_the_migrations_run_while_writes_go_on_and_leave_exact_data(private_clus
     for step in result["revisions"]:
         print(f"\n{step['what']} ({step['revision']}) on {ARTICLES} articles: {step['seconds']:.1f} s, "
               f"{step['writes']} writes meanwhile, longest {step['longest_write_ms']:.0f} ms, "
-              f"lock waits over 1 s: {step['waits_over_1s'] or 'none'}")
+              f"lock waits over 1 s: {step['waits_over_1s'] or 'none'}, longest wait "
+              f"{step['longest_wait_ms']:.0f} ms (0: none over 0.2 s)")
     assert len(result["revisions"]) == 3
     assert [step["revision"] for step in result["revisions"]] == [revision for _, revision in REVISIONS]
     assert result["statuses"] == [200, 201], result["statuses"]
