@@ -9,20 +9,46 @@ migration runs with a transaction per revision, as ``initialize_myapp_db``
 does):
 
 - the index is built with ``CREATE INDEX CONCURRENTLY`` (writes go on);
-- the counters are filled a batch of articles at a time, each batch in a short
-  transaction of its own that locks ``articles``, ``article_tags`` and
-  ``favorites`` in SHARE mode (reads go on, writes wait for the batch, well
-  under a second), counts the batch's rows and moves ``counter_backfill``
-  on. A write made meanwhile adds its deltas only for articles already
-  counted (myapp.articles.counters), so nothing is counted twice or missed.
-  A batch that cannot get its locks within ``LOCK_WAIT`` gives up and tries
-  again, so a long transaction never makes writers queue behind the batch.
-  Each batch is sized from the one before to hold its locks about
-  ``BATCH_SECONDS``, however loaded the server: a fixed 5,000 articles once
-  held writers 1.8 s on a busy machine (bench.scale --migration at 1M).
+- the counters are filled a batch of articles [lo, hi) at a time, each batch
+  one transaction of its own, without a table lock:
 
-Elsewhere (SQLite, or a caller's open transaction, as the tests use) the same
-statements run once, in the caller's transaction.
+  1. the batch's counts, from the statement's snapshot, go into the
+     ``BATCH_SLOT`` rows of ``counters`` (the count is the sum of its slots;
+     no writer ever adds to that slot, so no writer waits for these rows)
+     and into a temporary table. This is nearly all of the work, and it
+     blocks nothing;
+  2. ``UPDATE counter_backfill SET next_id = hi``: a writer locks that row
+     FOR SHARE when it checks whether its article is counted
+     (myapp.articles.counters), so the UPDATE waits for every writer that
+     found one of these articles not counted yet, until it commits; a writer
+     that checks now waits for the batch instead. Writers that only read
+     the row without locking it (their article was counted already) never
+     wait;
+  3. in a new statement, so from a snapshot that holds every write that
+     found its article not counted: the batch's counts again, minus step 1's,
+     added to the same rows (the writes made between the two snapshots;
+     usually none). Then commit.
+
+  Nothing is counted twice or missed: a write to an article of the batch
+  either locked the progress row before step 2 (it added no deltas, and
+  committed before step 3's snapshot, which counts it), or checked after
+  step 2 (it waited for the batch's commit, found its article counted and
+  added its deltas; it was not committed at step 3's snapshot, which does
+  not count it), whatever the order of its change and its check; a batch
+  that fails leaves nothing. Writers wait only during steps 2-3: a rescan
+  of the batch's rows, without step 1's upserts; that step may take at
+  most ``HOLD_LIMIT`` (statement_timeout: the batch is rolled back and
+  tried again smaller), and the batch commits without waiting for its WAL
+  to be flushed (a write that saw the batch commit flushes it with its own
+  commit). Each batch is sized from the one before so that steps 2-3 take
+  about ``HOLD_SECONDS``: an article with 100,000 favorites comes to a
+  batch of its own, and holds writers about as long as any other batch.
+  The adaptive batches of the earlier design (SHARE locks on ``articles``,
+  ``article_tags`` and ``favorites`` for the whole count) held writers up
+  to 1.3 s at 1M on a loaded machine (bench/README.md, "Scale").
+
+Elsewhere (SQLite, or a caller's open transaction, as the tests use) the
+counts are made at once, in the caller's transaction, into slot 0.
 """
 import time
 
@@ -36,14 +62,16 @@ branch_labels = None
 depends_on = None
 
 INDEX = 'ix_comments_article_id_created_at_id'
-FIRST_BATCH, MIN_BATCH, MAX_BATCH = 1_000, 100, 20_000  # articles per batch
-BATCH_SECONDS = 0.2  # how long a batch should hold its SHARE locks
-LOCK_WAIT = '300ms'
+FIRST_BATCH, MAX_BATCH = 1_000, 50_000  # articles per batch
+HOLD_SECONDS = 0.1  # how long a batch should hold the writers of its articles (steps 2-3)
+HOLD_LIMIT = 500  # ms: step 3 cancelled past this (statement_timeout)
+PROGRESS_WAIT = '10s'  # step 2's wait for the writers in flight (lock_timeout): blocks nobody
+BATCH_SLOT = -1  # the writers' slots are 0..SLOTS-1 (myapp.articles.counters)
+EVERY_ID = 2**62
+QUERY_CANCELED, LOCK_NOT_AVAILABLE = '57014', '55P03'
 
-#: The rows of articles [lo, hi) as counter deltas, added to slot 0.
-COUNT_BATCH = sa.text("""
-INSERT INTO counters (kind, subject, slot, n)
-SELECT kind, subject, 0, n FROM (
+#: The counts of the rows of articles [lo, hi): (kind, subject, n).
+DELTAS = """
     SELECT 'articles' AS kind, '' AS subject, count(*) AS n
         FROM articles WHERE id >= :lo AND id < :hi
     UNION ALL
@@ -58,46 +86,92 @@ SELECT kind, subject, 0, n FROM (
     UNION ALL
     SELECT 'favorites_of', CAST(article_id AS VARCHAR(64)), count(*)
         FROM favorites WHERE article_id >= :lo AND article_id < :hi GROUP BY article_id
-) AS deltas
-WHERE n > 0
-ORDER BY kind, subject
-ON CONFLICT (kind, subject, slot) DO UPDATE SET n = counters.n + excluded.n
-""")
+"""
+ADD = 'ON CONFLICT (kind, subject, slot) DO UPDATE SET n = counters.n + excluded.n'
+#: Offline: the counts into slot 0, in (kind, subject) order.
+COUNT_BATCH = sa.text(f"""
+INSERT INTO counters (kind, subject, slot, n)
+SELECT kind, subject, 0, n FROM ({DELTAS}) AS deltas WHERE n > 0 ORDER BY kind, subject {ADD}""")
+STAGED = 'counter_backfill_batch'
+CREATE_STAGED = sa.text(f"""
+CREATE TEMPORARY TABLE IF NOT EXISTS {STAGED}
+    (kind VARCHAR(16), subject VARCHAR(64), n BIGINT) ON COMMIT DELETE ROWS""")
+#: Step 1: the counts, kept and added.
+STAGE = sa.text(f"""
+WITH staged AS (
+    INSERT INTO {STAGED} (kind, subject, n) SELECT * FROM ({DELTAS}) AS deltas WHERE n > 0
+    RETURNING kind, subject, n
+)
+INSERT INTO counters (kind, subject, slot, n) SELECT kind, subject, {BATCH_SLOT}, n FROM staged {ADD}""")
+#: Step 3: what changed since step 1's snapshot.
+CORRECT = sa.text(f"""
+INSERT INTO counters (kind, subject, slot, n)
+SELECT kind, subject, {BATCH_SLOT}, sum(n) FROM (
+    {DELTAS}
+    UNION ALL
+    SELECT kind, subject, -n FROM {STAGED}
+) AS changes
+GROUP BY kind, subject HAVING sum(n) <> 0 {ADD}""")
+MOVE = sa.text('UPDATE counter_backfill SET next_id = :hi WHERE next_id = :lo')
+FINISH = sa.text('DELETE FROM counter_backfill WHERE next_id = :lo')
 
 
-def _count_batch(connection, batch):
-    """Count the next ``batch`` articles; True when every article is counted."""
+def _batch(connection, batch, limit):
+    """One batch in ``connection``'s open transaction, up to its commit: None when every
+    article is counted, False when another run moved the progress first (roll back),
+    else the time (time.monotonic) from which it holds the writers of its articles."""
     lo = connection.execute(sa.text('SELECT next_id FROM counter_backfill')).scalar()
     if lo is None:
-        return True
+        return None
     top = connection.execute(sa.text('SELECT max(id) FROM articles')).scalar() or 0
-    hi = lo + batch
-    connection.execute(COUNT_BATCH, {'lo': lo, 'hi': hi})
-    if hi > top:
-        connection.execute(sa.text('DELETE FROM counter_backfill'))
-        return True
-    connection.execute(sa.text('UPDATE counter_backfill SET next_id = :hi'), {'hi': hi})
-    return False
+    last = lo + batch > top
+    hi = EVERY_ID if last else lo + batch
+    # Durable with the first write that depends on it (its commit flushes this one's WAL).
+    connection.execute(sa.text("SET LOCAL synchronous_commit = off"))
+    connection.execute(STAGE, {'lo': lo, 'hi': hi})
+    connection.execute(sa.text(f"SET LOCAL lock_timeout = '{PROGRESS_WAIT}'"))
+    moved = connection.execute(FINISH if last else MOVE, {'lo': lo, 'hi': hi}).rowcount
+    held = time.monotonic()
+    if not moved:
+        return False
+    connection.execute(sa.text(f"SET LOCAL statement_timeout = {limit}"))
+    connection.execute(CORRECT, {'lo': lo, 'hi': hi})
+    return held
 
 
 def _online(engine):
-    batch = FIRST_BATCH
-    while True:
-        try:
-            with engine.begin() as connection:
-                connection.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
-                connection.execute(sa.text(
-                    'LOCK TABLE articles, article_tags, favorites IN SHARE MODE'))
-                locked = time.monotonic()
-                done = _count_batch(connection, batch)
-            if done:
-                return
-            took = max(time.monotonic() - locked, 0.001)  # the locks held, commit included
-            batch = max(MIN_BATCH, min(MAX_BATCH, 2 * batch, int(batch * BATCH_SECONDS / took)))
-        except OperationalError as exc:
-            if getattr(exc.orig, 'sqlstate', None) != '55P03':  # lock_not_available
-                raise
-            time.sleep(0.05)
+    with engine.connect() as connection:
+        connection.execute(CREATE_STAGED)
+        connection.commit()
+        batch, limit = FIRST_BATCH, HOLD_LIMIT
+        while True:
+            try:
+                with connection.begin():
+                    held = _batch(connection, batch, limit)
+                    if held is False:
+                        raise _Moved()
+            except _Moved:
+                continue
+            except OperationalError as exc:
+                code = getattr(exc.orig, 'sqlstate', None)
+                if code == QUERY_CANCELED:  # step 3 past its limit: a smaller batch
+                    # (one article that needs longer, however rare, gets it: the batch must end)
+                    batch, limit = max(1, batch // 4), limit * 2 if batch == 1 else limit
+                elif code != LOCK_NOT_AVAILABLE:
+                    raise
+                time.sleep(0.05)
+                continue
+            if held is None:
+                break
+            took = max(time.monotonic() - held, 0.001)  # steps 2-3, the commit included
+            batch = max(1, min(MAX_BATCH, 2 * batch, int(batch * HOLD_SECONDS / took)))
+            limit = HOLD_LIMIT
+        connection.execute(sa.text(f'DROP TABLE {STAGED}'))
+        connection.commit()
+
+
+class _Moved(Exception):
+    """Another run of this revision moved the progress row first."""
 
 
 def upgrade():
@@ -106,8 +180,10 @@ def upgrade():
     online = connection.dialect.name == 'postgresql' and context.opts.get('transaction_per_migration')
     if not online:
         op.create_index(INDEX, 'comments', ['article_id', 'created_at', 'id'])
-        while not _count_batch(connection, 2**62):
-            pass
+        lo = connection.execute(sa.text('SELECT next_id FROM counter_backfill')).scalar()
+        if lo is not None:
+            connection.execute(COUNT_BATCH, {'lo': lo, 'hi': EVERY_ID})
+            connection.execute(sa.text('DELETE FROM counter_backfill'))
         return
     with context.autocommit_block():
         op.execute(f'CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} '

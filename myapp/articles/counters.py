@@ -6,7 +6,8 @@ slot). A write adds its deltas in the same transaction as the change itself,
 to one slot picked at random for the transaction: two writers bumping the
 same count (100 users favoriting one article, a publish with the most used
 tag) usually touch different rows, so they do not wait for each other's
-commit; a read sums at most ``SLOTS`` rows through the primary key.
+commit; a read sums at most ``SLOTS`` rows (and the backfill's, below)
+through the primary key.
 
 Deadlocks: the deltas of one write go in one statement, sorted by (kind,
 subject), all to the one slot; so any two writers take the rows they share in
@@ -17,17 +18,21 @@ in that one place.
 
 While the migration that adds the counters fills them (``counter_backfill``
 holds the first article id it has not counted yet), a write adds deltas only
-for articles already counted; the others are counted by the backfill, and
-The backfill locks the counted tables for each
-short batch, so a write's check of the progress row, made after its own
-change, cannot interleave with a batch. Reads use the counters as they are:
-during the backfill (on a million articles, see bench/README.md) the counts
-of articles not yet counted are missing from the answers.
+for articles already counted; the others are counted by the backfill. The
+write's check locks the progress row FOR SHARE while its article is not
+counted (``counted``), and a batch moves the progress only once those writes
+have committed, then counts from a later snapshot (the migration
+8e2f5a7c9d13 argues it): no table is locked, and only the writes of the
+articles of the batch being counted (and new ones) wait, for the end of its
+short last step. The backfill adds its counts to a slot of its own (-1),
+which no write touches. Reads use the counters as they are: during the
+backfill (on a million articles, see bench/README.md) the counts of articles
+not yet counted are missing from the answers.
 """
 
 import random
 
-from sqlalchemy import BigInteger, SmallInteger, String, bindparam, cast, delete, exists, func, literal
+from sqlalchemy import BigInteger, SmallInteger, String, bindparam, cast, delete, func, literal
 from sqlalchemy import select, text, union_all
 from sqlalchemy.sql.expression import ColumnElement
 from ..db import mark_session_changed
@@ -81,11 +86,16 @@ def _upsert(dialect_name, rows):
 def counted(article_id):
     """True when ``article_id``'s rows are in the counters: always, once the backfill is done.
 
-    Part of the write's own statement, which runs after the write's change:
-    the backfill's batch cannot run in between (it locks the tables the write
-    changed), so the article is counted either by the batch or by the write.
+    Part of a statement of the write's transaction, before or after its
+    change. While the article is not counted, the progress row is locked FOR
+    SHARE until the write commits: the batch that counts the article moves
+    the progress only after that, and counts the write's change from a later
+    snapshot. A write that checks while that batch holds the row waits for
+    its commit, finds the article counted and adds its deltas (the batch's
+    snapshot did not hold its change). A counted article locks nothing.
     ``adding`` is its one user: every write of the counters applies it there."""
-    return ~exists().where(backfill.c.next_id <= article_id)
+    not_yet = select(literal(1)).where(backfill.c.next_id <= article_id).with_for_update(read=True)
+    return ~not_yet.exists()
 
 
 def random_slot():

@@ -121,11 +121,11 @@ DELETE_TAGS = delete(tags).where(tags.c.article_id == bindparam("article_id")).r
 def delete_article(dbsession, article):
     """An ``article_to_change``; its favorites and comments go with it (ON DELETE CASCADE).
 
-    Its tags go first, by a statement that also names them: a change to a
-    counted table before the counters are bumped, so that while the counters'
-    backfill runs, no batch can count the article between this write's check
-    of the progress and its change (myapp.articles.counters.counted). The
-    favoriters' counts are read from the favorites, before the article goes.
+    Its tags go first, by a statement that also names them. The counters'
+    check locks the backfill's progress while the article is not counted, so
+    no batch counts it between this write's check and its changes
+    (myapp.articles.counters.counted). The favoriters' counts are read from
+    the favorites, before the article goes.
     """
     names = dbsession.execute(DELETE_TAGS, {"article_id": article.id}).scalars().all()
     counters.article_deleted(dbsession, article.id, article.author_id, names)
@@ -168,8 +168,8 @@ def _counted(statement):
     """PostgreSQL: ``statement`` and its counts in one statement (data-modifying CTEs), one
     round trip instead of two; the counts change only when a row did (the deltas are
     rows of ``changed``), by the counters' own rules (myapp.articles.counters.adding:
-    the statement takes its lock on ``favorites`` before its snapshot, as the two
-    statements did in order)."""
+    the backfill's check comes after the change, and locks the progress row while
+    the article is not counted, as in the two statements)."""
     changed = statement.cte("changed")
     user_id, delta = bindparam("user_id", type_=Integer), bindparam("delta", type_=BigInteger)
     deltas = _favorite_deltas(user_id, changed.c.article_id, delta)

@@ -10,13 +10,13 @@ tag dates with the page indexes (batches, ``CREATE INDEX CONCURRENTLY``,
 ``VALIDATE``). Afterwards every count equals ``count(*)``, every tag's
 ``created_at`` is its article's, every index is valid and every constraint
 validated (``migrate_while_writing`` raises otherwise), and every write
-succeeded. No write waited for a lock more than about a second: PostgreSQL
-logs every wait over one second of the application's connections, with how
-long it lasted. Both backfills size their batches to hold their locks about
-0.2 s; the tag dates' batches lock only rows, so no wait over a second is
-allowed there; the counters' batches lock three tables in SHARE mode and add to
-hot counter rows, which a loaded machine has stretched past a second (1.3 s at
-1M while CI's fuzz ran), so up to 2 s is allowed there. The times are printed (-s).
+succeeded. No write waited for a lock more than a second: PostgreSQL logs
+every wait over 0.2 s of the application's connections, with how long it
+lasted, and none over a second is allowed in any revision. The tag dates' batches
+lock only their rows, about 0.2 s; the counters' batches lock no table: the
+writers of a batch's articles wait only for its last step, a rescan sized to
+about 0.1 s and cancelled past 0.5 s (the migration's docstring). The times
+are printed (-s).
 """
 
 from bench.scale.migration import REVISIONS, migrate_while_writing
@@ -36,6 +36,7 @@ def test_the_migrations_run_while_writes_go_on_and_leave_exact_data(private_clus
     assert result["statuses"] == [200, 201], result["statuses"]
     assert all(step["writes"] > 0 for step in result["revisions"][:2])
     counters, tag_dates, later = result["revisions"]
-    assert counters["longest_wait_ms"] < 2000, counters["waits_over_1s"]
-    assert tag_dates["waits_over_1s"] == [] and later["waits_over_1s"] == []
+    assert counters["waits_over_1s"] == [], counters["waits_over_1s"]
+    assert tag_dates["waits_over_1s"] == [], tag_dates["waits_over_1s"]
+    assert later["waits_over_1s"] == [], later["waits_over_1s"]
     assert result["articles_count"] > ARTICLES - 100
