@@ -22,16 +22,23 @@ Safe on a big database while the application serves (PostgreSQL, when each
 revision runs in its own transaction, as ``initialize_myapp_db`` does):
 
 1. The column (no default: a catalog change, no rewrite), the trigger and a
-   ``CHECK (created_at IS NOT NULL) NOT VALID`` in one short transaction
-   that waits at most ``LOCK_WAIT`` for its lock (and tries again), so a
-   long transaction elsewhere never makes writers queue behind it. From its
-   commit on, every new row has the value.
+   ``CHECK (created_at IS NOT NULL) NOT VALID`` in one short transaction:
+   one statement (a DO block) that gives up, and tries again, when it has
+   waited for and held its locks ``BRIEFLY`` in all, each lock waited for
+   at most ``LOCK_WAIT``. Readers and writers queue behind its ACCESS
+   EXCLUSIVE locks (on both tables: a trigger of each) from its first
+   request on, so a long transaction elsewhere, a second lock to wait for
+   while holding the first, or a slow moment of a loaded machine never
+   holds them longer than that. From its commit on, every new row has the
+   value.
 2. The rows that were there, a batch of articles' tags at a time, each batch
    an UPDATE in a transaction of its own. It locks only the rows it changes
    (a writer waits only when it touches one of the batch's articles, until
    the batch commits); reads never wait. Each batch is sized from the time
-   the one before took, to last about ``BATCH_SECONDS`` however loaded the
-   machine is.
+   the one before took, to last about ``BATCH_SECONDS``, and a batch that
+   runs past ``BATCH_LIMIT`` (statement_timeout; a slow moment of a loaded
+   machine) is rolled back and tried again a quarter the size, so no writer
+   waits for one much longer than that.
 3. The indexes, ``CREATE INDEX CONCURRENTLY`` (writes go on), after the
    backfill so the backfill's updates need not maintain them.
 4. ``VALIDATE CONSTRAINT``: a scan that blocks no write (SHARE UPDATE
@@ -64,7 +71,9 @@ depends_on = None
 #: writer waits for one of its rows). ~5,000 articles (~20,000 tag rows) on an idle 2-core machine.
 FIRST_BATCH, MIN_BATCH, MAX_BATCH = 1_000, 100, 50_000
 BATCH_SECONDS = 0.2
-LOCK_WAIT = '300ms'
+BATCH_LIMIT = 500  # ms
+LOCK_WAIT = '200ms'
+BRIEFLY = 400  # ms, doubled after every 5 attempts that ran out of it
 TAG_INDEX = 'ix_article_tags_name_created_at_article_id'
 AUTHOR_INDEX = 'ix_articles_author_id_created_at_id'
 CHECK = 'ck_article_tags_created_at_not_null'
@@ -111,16 +120,24 @@ AUTHOR_INDEX_COLUMNS = '(author_id, created_at DESC, id DESC)'
 
 
 def _briefly(engine, statements):
-    """``statements`` in one transaction whose locks are waited for at most LOCK_WAIT, retried."""
+    """``statements`` in one transaction, one DO block that may take BRIEFLY (its lock
+    waits included), each lock waited for at most LOCK_WAIT; tried again until it fits."""
+    block = 'DO $block$ BEGIN\n' + ''.join(
+        f'EXECUTE $statement${statement}$statement$;\n' for statement in statements) + 'END $block$'
+    limit, cancelled = BRIEFLY, 0
     while True:
         try:
             with engine.begin() as connection:
                 connection.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
-                for statement in statements:
-                    connection.execute(sa.text(statement))
+                connection.execute(sa.text(f'SET LOCAL statement_timeout = {limit}'))
+                connection.exec_driver_sql(block)
                 return
         except OperationalError as exc:
-            if getattr(exc.orig, 'sqlstate', None) != '55P03':  # lock_not_available
+            code = getattr(exc.orig, 'sqlstate', None)
+            if code == '57014':  # query_canceled: past the limit
+                cancelled += 1
+                limit = limit * 2 if cancelled % 5 == 0 else limit
+            elif code != '55P03':  # lock_not_available
                 raise
             time.sleep(0.05)
 
@@ -129,11 +146,20 @@ def _backfill(engine):
     """The tags of the articles there now (later ones have it from the trigger)."""
     with engine.connect() as connection:
         top = connection.execute(sa.text('SELECT max(article_id) FROM article_tags')).scalar() or 0
-    lo, batch = 0, FIRST_BATCH
+    lo, batch, limit = 0, FIRST_BATCH, BATCH_LIMIT
     while lo <= top:
         started = time.monotonic()
-        with engine.begin() as connection:
-            connection.execute(COPY_BATCH, {'lo': lo, 'hi': lo + batch})
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text(f'SET LOCAL statement_timeout = {limit}'))
+                connection.execute(COPY_BATCH, {'lo': lo, 'hi': lo + batch})
+        except OperationalError as exc:
+            if getattr(exc.orig, 'sqlstate', None) != '57014':  # query_canceled
+                raise
+            # (the smallest batch, however slow, gets longer: the backfill must end)
+            batch, limit = max(MIN_BATCH, batch // 4), limit * 2 if batch == MIN_BATCH else limit
+            continue
+        limit = BATCH_LIMIT
         took = max(time.monotonic() - started, 0.001)
         lo += batch
         batch = max(MIN_BATCH, min(MAX_BATCH, 2 * batch, int(batch * BATCH_SECONDS / took)))
