@@ -201,15 +201,21 @@ def migrate_while_writing(cluster, database_url, articles, log=print):
             stop.set()
             for thread in threads:
                 thread.join(timeout=60)
+        if any(thread.is_alive() for thread in threads):
+            raise RuntimeError("a writer is still writing a minute after the end: counts not compared")
         results["statuses"] = sorted({status for status, _, _ in outcomes})
         results["writes"] = len(outcomes)
-        with engine.connect() as connection:
+        # One snapshot for both counts: a write committed between two statements would differ.
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection:
             if connection.execute(sa.text("SELECT count(*) FROM counter_backfill")).scalar():
                 raise checks.WrongAnswer("the counters' backfill did not finish")
             by_counters, by_rows = counts_from_counters(connection), counts_from_rows(connection)
             if by_counters != by_rows:
-                wrong = sorted(set(by_counters.items()) ^ set(by_rows.items()))[:10]
-                raise checks.WrongAnswer(f"maintained counts differ from count(*) after the migration: {wrong}")
+                wrong = sorted((key, by_counters.get(key), by_rows.get(key))
+                               for key in set(by_counters) ^ set(by_rows) | {
+                                   key for key in by_counters if by_counters[key] != by_rows.get(key)})[:10]
+                raise checks.WrongAnswer("maintained counts differ from count(*) after the migration "
+                                         f"((kind, subject), counters, rows): {wrong}")
             checks.check_tag_dates(connection)
             invalid, indexes = connection.execute(sa.text(VALID_INDEXES)).one()
             if invalid or connection.execute(sa.text(UNVALIDATED)).scalar():
