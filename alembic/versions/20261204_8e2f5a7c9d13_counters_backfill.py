@@ -38,7 +38,8 @@ does):
   that fails leaves nothing. Writers wait only during steps 2-3: a rescan
   of the batch's rows, without step 1's upserts; that step may take at
   most ``HOLD_LIMIT`` (statement_timeout: the batch is rolled back and
-  tried again smaller), and the batch commits without waiting for its WAL
+  tried again smaller; after a deadlock or a serialization failure, the
+  same batch again), and the batch commits without waiting for its WAL
   to be flushed (a write that saw the batch commit flushes it with its own
   commit). Each batch is sized from the one before so that steps 2-3 take
   about ``HOLD_SECONDS``: an article with 100,000 favorites comes to a
@@ -71,6 +72,8 @@ PROGRESS_WAIT = '10s'  # step 2's wait for the writers in flight (lock_timeout):
 BATCH_SLOT = -1  # the writers' slots are 0..SLOTS-1 (myapp.articles.counters)
 EVERY_ID = 2**62
 QUERY_CANCELED, LOCK_NOT_AVAILABLE = '57014', '55P03'
+#: A deadlock or a serialization failure: the batch was rolled back, the same batch runs again.
+TRANSIENT = ('40P01', '40001')
 
 #: The counts of the rows of articles [lo, hi): (kind, subject, n).
 DELTAS = """
@@ -159,7 +162,7 @@ def _online(engine):
                 if code == QUERY_CANCELED:  # step 3 past its limit: a smaller batch
                     # (one article that needs longer, however rare, gets it: the batch must end)
                     batch, limit = max(1, batch // 4), limit * 2 if batch == 1 else limit
-                elif code != LOCK_NOT_AVAILABLE:
+                elif code != LOCK_NOT_AVAILABLE and code not in TRANSIENT:
                     raise
                 time.sleep(0.05)
                 continue

@@ -38,7 +38,8 @@ revision runs in its own transaction, as ``initialize_myapp_db`` does):
    the one before took, to last about ``BATCH_SECONDS``, and a batch that
    runs past ``BATCH_LIMIT`` (statement_timeout; a slow moment of a loaded
    machine) is rolled back and tried again a quarter the size, so no writer
-   waits for one much longer than that.
+   waits for one much longer than that. A batch that deadlocks with a writer
+   changing the same article's tags in another order is run again as it was.
 3. The indexes, ``CREATE INDEX CONCURRENTLY`` (writes go on), after the
    backfill so the backfill's updates need not maintain them.
 4. ``VALIDATE CONSTRAINT``: a scan that blocks no write (SHARE UPDATE
@@ -154,7 +155,13 @@ def _backfill(engine):
                 connection.execute(sa.text(f'SET LOCAL statement_timeout = {limit}'))
                 connection.execute(COPY_BATCH, {'lo': lo, 'hi': lo + batch})
         except OperationalError as exc:
-            if getattr(exc.orig, 'sqlstate', None) != '57014':  # query_canceled
+            code = getattr(exc.orig, 'sqlstate', None)
+            if code in ('40P01', '40001'):
+                # A deadlock with a writer changing the same article's tags in another
+                # order (or a serialization failure): rolled back, the same batch again.
+                time.sleep(0.05)
+                continue
+            if code != '57014':  # query_canceled
                 raise
             # (the smallest batch, however slow, gets longer: the backfill must end)
             batch, limit = max(MIN_BATCH, batch // 4), limit * 2 if batch == MIN_BATCH else limit
