@@ -1,7 +1,9 @@
-"""``initialize_myapp_db INI [NAME=VALUE ...] [--demo]``: migrate the database to head.
+"""``initialize_myapp_db INI [NAME=VALUE ...] [--demo] [--to REVISION]``: migrate the database to head.
 
 Runs the Alembic migrations of the top-level ``alembic/`` folder against the
-database of the ini file. ``NAME=VALUE`` variables are those ``pserve`` takes,
+database of the ini file, up to the last one, or up to ``--to REVISION`` (an
+upgrade in steps, e.g. the counters' tables before the code that maintains
+them, and their backfill after it: docs/operations.md). ``NAME=VALUE`` variables are those ``pserve`` takes,
 e.g. ``database_url=sqlite:////tmp/other.sqlite`` with development.ini.
 ``--demo`` then loads the demo data set (``myapp.demo``) unless it is there.
 """
@@ -11,6 +13,7 @@ import sys
 
 import alembic.command
 import alembic.config
+import alembic.util
 import sqlalchemy.exc
 from pyramid.exceptions import ConfigurationError
 from pyramid.paster import bootstrap, get_appsettings, setup_logging
@@ -33,6 +36,11 @@ def parse_args(argv):
     parser.add_argument(
         "--demo", action="store_true",
         help="then load the demo data set (skipped when its users exist)",
+    )
+    parser.add_argument(
+        "--to", default="head", metavar="REVISION",
+        help="migrate up to this revision only (default: head);"
+             " a revision behind the database changes nothing",
     )
     args = parser.parse_intermixed_args(argv[1:])
     try:
@@ -62,10 +70,10 @@ def upgrade_to_head(settings, ini_path, revision="head"):
         engine.dispose()
 
 
-def migrate(config_uri, options=None):
-    """Upgrade to head the database of the ini file (with ``options`` applied)."""
+def migrate(config_uri, options=None, revision="head"):
+    """Upgrade the database of the ini file (with ``options`` applied) to ``revision``."""
     settings = resolve_settings(get_appsettings(config_uri, options=options))
-    upgrade_to_head(settings, config_uri.split("#")[0])
+    upgrade_to_head(settings, config_uri.split("#")[0], revision)
 
 
 def load_demo(env):
@@ -84,7 +92,7 @@ def main(argv=sys.argv):
     # An operator's mistake (an unset variable, a database not created yet)
     # ends in one sentence and exit status 1, not in a traceback.
     try:
-        migrate(args.config_uri, args.options)
+        migrate(args.config_uri, args.options, args.to)
         if args.demo:
             # A writing request: on SQLite its transaction takes the write lock up
             # front, so a running server's writes make it wait, not fail (myapp.db).
@@ -94,6 +102,8 @@ def main(argv=sys.argv):
             print(describe(report))
     except ConfigurationError as exc:
         sys.exit(f"initialize_myapp_db: {exc}")
+    except alembic.util.CommandError as exc:  # --to names no revision of alembic/versions
+        sys.exit(f"initialize_myapp_db: cannot migrate to {args.to!r}: {exc}")
     except sqlalchemy.exc.OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0]
         sys.exit(f"initialize_myapp_db: cannot open the database ({reason}); create it first")
