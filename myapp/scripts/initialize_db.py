@@ -3,8 +3,9 @@
 Runs the Alembic migrations of the top-level ``alembic/`` folder against the
 database of the ini file, up to the last one, or up to ``--to REVISION`` (an
 upgrade in steps, e.g. the counters' tables before the code that maintains
-them, and their backfill after it: docs/operations.md). ``NAME=VALUE`` variables are those ``pserve`` takes,
-e.g. ``database_url=sqlite:////tmp/other.sqlite`` with development.ini.
+them, and their backfill after it: docs/operations.md). ``NAME=VALUE``
+variables are those ``pserve`` takes, e.g.
+``database_url=sqlite:////tmp/other.sqlite`` with development.ini.
 ``--demo`` then loads the demo data set (``myapp.demo``) unless it is there.
 """
 

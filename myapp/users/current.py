@@ -59,6 +59,7 @@ VIEWER_CURRENT = exists().where(
     ),
 )
 
+
 def with_viewer_check(statement):
     """``statement`` with the column ``viewer_current``, for ``check_viewer``."""
     return statement.add_columns(VIEWER_CURRENT.label("viewer_current"))
