@@ -18,7 +18,9 @@ How a request uses the database, and the module of each step
    the database is bounded by the request's time budget (``budgets``).
 3. **Commit or abort** (``transactions``). pyramid_tm (explicit manager)
    commits when the response is a success, and aborts when a view raised or
-   the response is a 4xx/5xx (commit veto).
+   the response is a 4xx/5xx (commit veto). A read-only transaction that did
+   not fail ends with COMMIT on PostgreSQL whichever it was (``replication``):
+   psycopg forgets its prepared statements on every ROLLBACK.
 4. **Replay** (``transactions``). pyramid_retry replays the whole request,
    with a new request object and so a new session, when the failure was
    transient: a serialization failure, a deadlock, a unique-constraint race, a

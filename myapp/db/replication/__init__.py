@@ -3,7 +3,8 @@
 - ``GET``/``HEAD``/``OPTIONS`` run in a read-only transaction on PostgreSQL
   (psycopg's ``read_only``: its ``BEGIN`` becomes ``BEGIN READ ONLY``, no extra
   round trip). A view that writes under a safe method fails with a 500 and
-  an error in the log instead of writing.
+  an error in the log instead of writing. One that did not fail ends with
+  COMMIT, which keeps the connection's prepared statements (``_end_read_only``).
 - With replicas (``myapp.replica_urls``), a safe-method request reads from a
   replica that is up, within ``myapp.replica_max_lag_seconds``, and has
   replayed past the requesting user's last write; otherwise from another
@@ -30,6 +31,7 @@ Redis: two round trips after the commit. Without replicas none of this runs.
 import itertools
 import logging
 
+import psycopg
 import pyramid_retry
 from sqlalchemy import event, text
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
@@ -112,10 +114,38 @@ class ReadRouter:
 
 
 def read_only(engine):
-    """``engine`` beginning read-only transactions (PostgreSQL; SQLite has none)."""
+    """``engine`` beginning read-only transactions (PostgreSQL; SQLite has none),
+    each ended by ``COMMIT`` unless it failed (``_end_read_only``)."""
     if engine.dialect.name != "postgresql":
         return engine
-    return engine.execution_options(postgresql_readonly=True)
+    reading = engine.execution_options(postgresql_readonly=True)
+    event.listen(reading, "rollback", _end_read_only)
+    return reading
+
+
+def _end_read_only(connection):
+    """End a read-only transaction with ``COMMIT`` when none of its statements failed.
+
+    For a transaction that can write nothing, COMMIT and ROLLBACK do the same.
+    But psycopg forgets every prepared statement of a connection on each
+    ROLLBACK (``DEALLOCATE ALL``, lest a rolled-back DDL leave a stale one),
+    and a read (zope.sqlalchemy closing an unchanged session) ends with one: a
+    statement that runs once per request never reached psycopg's
+    ``prepare_threshold``, so PostgreSQL planned the hot reads on every
+    request, most of its CPU time for one article (bench/README.md). After
+    this COMMIT the ROLLBACK that SQLAlchemy sends next finds no transaction
+    and sends nothing. A failed transaction (a statement's error, a cancel)
+    is rolled back as before.
+    """
+    if connection.closed or connection.invalidated:
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
+        return
+    try:
+        dbapi_connection.commit()
+    except psycopg.Error:
+        pass  # the rollback that follows meets the same error and handles it as before
 
 
 def make_replica(settings, name, engine):
