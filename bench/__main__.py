@@ -17,7 +17,7 @@ from .scenarios import BY_KEY
 from .seed import SIZES, seed
 from .session_cost import measure
 from .targets import ROOT, AppTarget, WsgiTarget, extract_commit, production_counts, topologies
-from .wrk import StatementCounter, run_wrk
+from .wrk import CpuMeter, StatementCounter, run_wrk
 
 #: "before": main when issue 18's work started (admission, access log, metrics,
 #: ETags and time budgets all in), served by its own production command.
@@ -172,6 +172,7 @@ def run(cluster, args, scenarios, apps, baselines, counts):
                     result = run_wrk(
                         target.server.base, scenario, seeded[target.name], args.duration,
                         counter, database[target.name], connections=connections,
+                        meter=CpuMeter(target.server.process.pid, cluster.processes),
                     )
                     results.setdefault((connections, scenario.key, target.name), []).append(result)
                     log(f"round {round_number + 1} -c{connections} {scenario.key} {target.name}: "

@@ -34,13 +34,18 @@ def _ratio(value, other):
     return f"{value / other:.2f}" if value is not None and other else "–"
 
 
+def _cpu(runs, field):
+    values = [getattr(run, field) for run in runs if getattr(run, field) is not None]
+    return f"{statistics.median(values):,.0f}" if values else "–"
+
+
 def _level_table(results, level, scenarios, names, before, bare):
     lines = [
         f"#### wrk -c{level}",
         "",
         f"| scenario | target | req/s | × {before or 'before'} | × bare | p50 ms | p99 ms | max ms"
-        " | non-2xx | SQL/req (+BEGIN/END) | db ms/req |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " | non-2xx | SQL/req (+BEGIN/END) | db ms/req | CPU µs/req: server | PostgreSQL |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scenario in scenarios:
         for name in names:
@@ -55,7 +60,8 @@ def _level_table(results, level, scenarios, names, before, bare):
                 f" | {_median(runs, 'p50_ms'):.1f} | {_median(runs, 'p99_ms'):.1f}"
                 f" | {_median(runs, 'max_ms'):.0f} | {results.non2xx(level, scenario.key, name)}"
                 f" | {_median(runs, 'statements'):.2f} (+{_median(runs, 'transaction_control'):.2f})"
-                f" | {_median(runs, 'db_ms'):.2f} |"
+                f" | {_median(runs, 'db_ms'):.2f}"
+                f" | {_cpu(runs, 'server_cpu_us')} | {_cpu(runs, 'postgres_cpu_us')} |"
             )
     return lines + [""]
 
@@ -155,7 +161,10 @@ def render(raw_results, scenarios, apps, baselines, session, args, counts, machi
         "req/s: answered requests (2xx/3xx) per second, refusals not counted; non-2xx:"
         " wrk's 4xx/5xx answers plus socket errors. SQL/req: statements per answered request"
         " counted by pg_stat_statements in the target's database, BEGIN/COMMIT/ROLLBACK in"
-        " parentheses; db ms/req: the server's execution time of them all per answered request.",
+        " parentheses; db ms/req: the server's execution time of them all per answered request."
+        " CPU µs/req: CPU time (/proc, user + system) per answered request of the target's server"
+        " processes (its process group) and of PostgreSQL's (the cluster's; it serves one target"
+        " at a time).",
         "",
     ]
     for name in mine:

@@ -13,6 +13,13 @@ counted apart from the rest, and the server's execution time of them all is
 summed (``total_exec_time``): the database's share of a request. Requests still in flight when wrk stops are not
 in its count but their statements are: an overcount of at most 16 requests'
 worth, negligible over a full round.
+
+CPU time is read from ``/proc`` around the same window (``CpuMeter``): the
+target's server (every process of its process group: arbiter, workers, nginx
+in front when there is one) and PostgreSQL (the cluster's postmaster and its
+backends; a backend that ended is in the postmaster's children's time). On
+these 2 cores the sum is what bounds throughput, so these two columns say
+where a request's cost is: in the server's Python or in the database.
 """
 
 import json
@@ -46,6 +53,43 @@ class Result:
     statements: float  # per request, BEGIN/COMMIT/ROLLBACK excluded
     transaction_control: float  # BEGIN/COMMIT/ROLLBACK per request
     db_ms: float  # the server's execution time per request, every statement included
+    server_cpu_us: float | None = None  # the server's processes' CPU time per answered request
+    postgres_cpu_us: float | None = None  # PostgreSQL's processes' CPU time per answered request
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _process_ticks(pid):
+    """(user + system CPU ticks of ``pid`` and of its ended children, its process group)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return sum(int(field) for field in fields[11:15]), int(fields[2])
+
+
+class CpuMeter:
+    """CPU time of one server's process group and of a PostgreSQL cluster's processes."""
+
+    def __init__(self, server_group, postgres_pids):
+        self.server_group = server_group
+        self.postgres_pids = postgres_pids  # a callable: the cluster's pids now
+
+    def read(self):
+        """(server ticks, PostgreSQL ticks) so far."""
+        postgres = set(self.postgres_pids())
+        server = database = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                ticks, group = _process_ticks(entry)
+            except (OSError, ValueError, IndexError):  # ended meanwhile
+                continue
+            if group == self.server_group:
+                server += ticks
+            elif int(entry) in postgres:
+                database += ticks
+        return server, database
 
 
 class StatementCounter:
@@ -82,16 +126,18 @@ def bench_json(completed):
     return json.loads(lines[-1].split(" ", 1)[1])
 
 
-def run_wrk(base, scenario, seeded, duration, counter, database, connections=16):
+def run_wrk(base, scenario, seeded, duration, counter, database, connections=16, meter=None):
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua_script(scenario, seeded))
     try:
         counter.reset()
+        cpu_before = meter.read() if meter else None
         completed = subprocess.run(
             ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
              "-s", script.name, base],
             capture_output=True, text=True, timeout=duration + 60,
         )
+        cpu_after = meter.read() if meter else None
         statements, control, db_ms = counter.counts(database)
     finally:
         os.unlink(script.name)
@@ -101,6 +147,11 @@ def run_wrk(base, scenario, seeded, duration, counter, database, connections=16)
     # sends no SQL.
     answered = max(data["requests"] - data["non2xx"], 0)
     per = max(answered, 1)
+    cpu = {}
+    if meter:
+        server, postgres = (after - before for after, before in zip(cpu_after, cpu_before))
+        cpu = {"server_cpu_us": server / CLOCK_TICKS * 1e6 / per,
+               "postgres_cpu_us": postgres / CLOCK_TICKS * 1e6 / per}
     return Result(
         rps=answered / (data["duration_us"] / 1e6),
         p50_ms=data["p50_us"] / 1000,
@@ -111,4 +162,5 @@ def run_wrk(base, scenario, seeded, duration, counter, database, connections=16)
         statements=statements / per,
         transaction_control=control / per,
         db_ms=db_ms / per,
+        **cpu,
     )

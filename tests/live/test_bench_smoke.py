@@ -61,15 +61,19 @@ def test_the_bench_runs_and_prints_its_table():
     assert "this tree: `pserve production.ini`" in table or "(pserve): `pserve production.ini`" in table
     targets = mine + ["design floor", "bare"] + ([f"before {BEFORE_COMMIT}"] if before else [])
     rows = re.findall(
-        r"^\| (\w) [^|]+ \| ([^|]+) \| [\d,]+ \|(?:[^|]*\|){5} (\d+) \| [\d.]+ \(\+[\d.]+\) \| [\d.]+ \|$",
+        r"^\| (\w) [^|]+ \| ([^|]+) \| [\d,]+ \|(?:[^|]*\|){5} (\d+) \| [\d.]+ \(\+[\d.]+\) \| [\d.]+"
+        r" \| ([\d,]+) \| ([\d,]+) \|$",
         table, re.MULTILINE,
     )
-    seen = {(key, target.strip()) for key, target, _ in rows}
+    seen = {(key, target.strip()) for key, target, *_ in rows}
+    # Every target's server and PostgreSQL spent CPU time on its requests.
+    assert all(int(server.replace(",", "")) > 0 and int(database.replace(",", "")) > 0
+               for *_, server, database in rows), table
     for key in SCENARIOS:
         for target in targets:
             if target not in ("bare", "design floor") or key in "adef":
                 assert (key, target) in seen, (key, target, table)
-    assert all(int(non2xx) == 0 for *_, non2xx in rows), table
+    assert all(int(non2xx) == 0 for _, _, non2xx, _, _ in rows), table
     assert "Issue 18's targets" in table and "New Session per request" in table
 
 
