@@ -18,7 +18,7 @@ Every page reads its newest entries from one index and stops after
 A keyset cursor is a condition on the same index's columns.
 """
 
-from sqlalchemy import bindparam, select, true, tuple_
+from sqlalchemy import bindparam, literal_column, select, true, tuple_
 
 from ..users.models import Follow, User
 from . import counters as counted
@@ -77,9 +77,17 @@ def _older(created_at, item_id):
     return tuple_(created_at, item_id) < tuple_(*after)
 
 
-def chosen_ids(dialect_name, filters, feed, keyset):
+def chosen_ids(dialect_name, filters, feed, keyset, first_rows=None):
     """The ids of a page's articles (column ``chosen_id``), newest first, ``limit`` and
-    ``offset`` applied, as a subquery; ``keyset``: after the cursor's article."""
+    ``offset`` applied, as a subquery; ``keyset``: after the cursor's article.
+
+    ``first_rows``: the first ``first_rows`` instead, that number written into the
+    SQL (myapp.articles.queries says why).
+    """
+    if first_rows is None:
+        limit, offset = bindparam("limit"), bindparam("offset")
+    else:
+        limit, offset = literal_column(str(int(first_rows))), None
     if "tag" in filters:
         others = filter_conditions(tuple(name for name in filters if name != "tag"), feed)
         query = select(tags.c.article_id.label("chosen_id")).where(tags.c.name == bindparam("tag"))
@@ -99,7 +107,7 @@ def chosen_ids(dialect_name, filters, feed, keyset):
             own = own.where(_older(articles.c.created_at, articles.c.id))
         newest = (
             own.order_by(*NEWEST_FIRST)
-            .limit(bindparam("limit") + bindparam("offset"))
+            .limit(limit if offset is None else limit + offset)
             .lateral("newest")
         )
         query = select(newest.c.id.label("chosen_id")).select_from(followed).join(newest, true())
@@ -109,12 +117,10 @@ def chosen_ids(dialect_name, filters, feed, keyset):
         order = (articles.c.created_at, articles.c.id)
     if keyset:
         query = query.where(_older(*order))
-    return (
-        query.order_by(order[0].desc(), order[1].desc())
-        .limit(bindparam("limit"))
-        .offset(bindparam("offset"))
-        .subquery("chosen")
-    )
+    query = query.order_by(order[0].desc(), order[1].desc()).limit(limit)
+    if offset is not None:
+        query = query.offset(offset)
+    return query.subquery("chosen")
 
 
 def user_subject(name):

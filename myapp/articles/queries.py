@@ -28,6 +28,15 @@ is myapp.articles.filters; this module builds the statement around it.
 Statements are built once per shape (dialect, signed in or not, which
 filters, counters or not, cursor or not) with bound parameters, and reused:
 building a ``select()`` per request cost more than running it.
+
+The page most requests ask for, the first of the default size, has its row
+count written into the SQL instead of ``LIMIT``/``OFFSET`` parameters.
+psycopg prepares a statement after a few runs on a connection, and PostgreSQL
+then plans it once (its generic plan) when that plan costs no more than
+planning for the values each time; with a parameter as the limit it must
+assume that 10 % of the rows are wanted, finds the generic plan dearer, and
+planned the list again on every request: about half of its CPU time for the
+list (bench/README.md). Other pages keep the parameters.
 """
 
 import functools
@@ -49,6 +58,7 @@ from .filters import (
     maintained_total, tags, users,
 )
 from .models import Article
+from .schemas import DEFAULT_LIMIT
 
 class TagNames(TypeDecorator):
     """An article's tag names as a sorted list, from either database's aggregate."""
@@ -118,10 +128,13 @@ def _article_columns(dialect_name, signed_in, with_body, with_counters, followed
 
 
 @functools.lru_cache(maxsize=128)
-def page_statement(dialect_name, signed_in, filters, feed=False, with_counters=False, keyset=False):
+def page_statement(
+    dialect_name, signed_in, filters, feed=False, with_counters=False, keyset=False, first_rows=None,
+):
     """A page of articles (no body) and the total: the total left-joined to the page.
 
-    ``keyset``: only articles older than (``after_created_at``, ``after_id``).
+    ``keyset``: only articles older than (``after_created_at``, ``after_id``);
+    ``first_rows``: the first that many, a number in the SQL (no ``limit``/``offset``).
     """
     conditions = filter_conditions(filters, feed)
     maintained = maintained_total(filters, feed) if with_counters else None
@@ -131,7 +144,7 @@ def page_statement(dialect_name, signed_in, filters, feed=False, with_counters=F
         total = select(func.count().label("total")).where(*conditions).select_from(articles)
     # The page's ids first (one index: myapp.articles.filters), then its columns for
     # those rows only: an offset skips index entries, not tags and counts.
-    chosen = chosen_ids(dialect_name, filters, feed, keyset)
+    chosen = chosen_ids(dialect_name, filters, feed, keyset, first_rows)
     page = (
         select(*_article_columns(dialect_name, signed_in, False, with_counters, followed=feed))
         .select_from(
@@ -149,17 +162,18 @@ def page_statement(dialect_name, signed_in, filters, feed=False, with_counters=F
     )
 
 
-def _page_statement(dialect_name, signed_in, filters, feed, keyset, checked):
-    statement = page_statement(dialect_name, signed_in, filters, feed, True, keyset)
+def _page_statement(dialect_name, signed_in, filters, feed, keyset, checked, first_rows):
+    statement = page_statement(dialect_name, signed_in, filters, feed, True, keyset, first_rows)
     return with_viewer_check(statement) if checked else statement
 
 
 @functools.lru_cache(maxsize=128)
-def compiled_page(signed_in, filters, feed, keyset, checked=False):
+def compiled_page(signed_in, filters, feed, keyset, checked=False, first_rows=None):
     """``page_statement`` with the counters, compiled once per dialect (myapp.db.compiled);
     ``checked``: with the column ``viewer_current``."""
     return Compiled(functools.partial(
-        _page_statement, signed_in=signed_in, filters=filters, feed=feed, keyset=keyset, checked=checked
+        _page_statement, signed_in=signed_in, filters=filters, feed=feed, keyset=keyset,
+        checked=checked, first_rows=first_rows,
     ))
 
 
@@ -190,12 +204,18 @@ def article_page(dbsession, viewer, page, feed=False):
     given = tuple(name for name in FILTERS if getattr(page, name, None) is not None)
     after = getattr(page, "after", None)
     kind = viewer_kind(viewer)
-    statement = compiled_page(kind != ANONYMOUS, given, feed, after is not None, kind == UNCHECKED)
+    # One more than asked: whether a next page exists, for the Link header.
+    rows_wanted = page.limit + 1
+    first_rows = rows_wanted if page.limit == DEFAULT_LIMIT and page.offset == 0 else None
+    statement = compiled_page(
+        kind != ANONYMOUS, given, feed, after is not None, kind == UNCHECKED, first_rows
+    )
     params = {name: getattr(page, name) for name in given}
     # Usernames match in any case, as /profiles/{username} does.
     params.update({name: lookup_key(params[name]) for name in USERNAME_FILTERS & set(given)})
-    # One more than asked: whether a next page exists, for the Link header.
-    params.update(viewer_params(viewer), limit=page.limit + 1, offset=page.offset)
+    params.update(viewer_params(viewer))
+    if first_rows is None:
+        params.update(limit=rows_wanted, offset=page.offset)
     if after is not None:
         params.update(after_created_at=after[0], after_id=after[1])
     rows = statement.rows(dbsession, params)  # one row at least: the total's
