@@ -13,8 +13,8 @@ Two layers, because a database can be slow in two ways:
 - **The request's own deadline passes** (``myapp.db.request_timeout``, for
   all of a request's database waits together). Nothing runs per wait: while a
   request holds a connection, the connection is *armed* with the request's
-  deadline (two dictionary operations per checkout), and one ``Watchdog``
-  thread per process looks at the armed connections a few times a second. A
+  deadline (two dictionary operations per checkout), and one watchdog
+  thread per process (myapp.db.watchdog) looks at them a few times a second. A
   connection past its deadline with a statement still running gets that
   statement cancelled on the server (psycopg's ``cancel_safe``): the waiting
   thread receives ``QueryCanceled`` (503), the transaction rolls back and the
@@ -48,32 +48,20 @@ How the server-side timeouts reach PostgreSQL (``myapp.db.timeouts_via``):
 
 import contextvars
 import dataclasses
-import logging
 import math
 import os
-import socket
-import threading
 import time
 
 import psycopg
-from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 
-log = logging.getLogger(__name__)
+from .watchdog import WATCHDOG
 
 #: The request's deadline (``time.monotonic()`` seconds), or None outside requests.
 _deadline = contextvars.ContextVar("myapp_db_deadline", default=None)
 
 #: Where the first attempt stores the deadline, so replays keep it.
 DEADLINE_ENVIRON_KEY = "myapp.db_deadline"
-
-#: Seconds between two looks of the watchdog at the armed connections: the
-#: precision of the deadline, at about twenty wake-ups a second per process.
-WATCHDOG_TICK = 0.05
-
-#: Seconds the server has to take a cancel before the connection's socket is
-#: shut down: a live server takes one within milliseconds, even when busy.
-CANCEL_GRACE = 1.0
 
 #: Milliseconds between PostgreSQL's checks that a running statement's client
 #: is still connected (PostgreSQL 14+): a statement whose client left ends soon.
@@ -120,99 +108,6 @@ def _milliseconds(seconds):
     return str(max(1, round(seconds * 1000)))
 
 
-class Watchdog:
-    """Cancels the statements still running at their connection's deadline.
-
-    ``arm``/``disarm`` are all a request pays (at checkout and checkin); the
-    thread, started on first use in each process, does the rest.
-    """
-
-    def __init__(self, tick=WATCHDOG_TICK):
-        self.tick = tick
-        self.armed = {}  # psycopg connection -> deadline
-        self.cancelling = {}  # psycopg connection -> Cancel
-        self._thread = None
-        self._starting = threading.Lock()
-        os.register_at_fork(after_in_child=self._forget_parent)
-
-    def arm(self, connection, deadline):
-        self.armed[connection] = deadline
-        if self._thread is None:
-            self._start()
-
-    def disarm(self, connection):
-        self.armed.pop(connection, None)
-        cancel = self.cancelling.pop(connection, None)
-        if cancel is not None:
-            # The cancel must not reach the server after another request took
-            # the connection: wait for it to have been delivered (or given up).
-            cancel.thread.join()
-
-    def _start(self):
-        with self._starting:
-            if self._thread is None:
-                thread = threading.Thread(target=self._watch, name="myapp-db-watchdog", daemon=True)
-                thread.start()
-                self._thread = thread
-
-    def _forget_parent(self):
-        # A forked child has none of its parent's threads, and its own connections.
-        self.armed, self.cancelling = {}, {}
-        self._thread, self._starting = None, threading.Lock()
-
-    def _watch(self):
-        while True:
-            time.sleep(self.tick)
-            try:
-                self.look()
-            except Exception:  # never let the watchdog die
-                log.exception("database watchdog")
-
-    def look(self):
-        """Cancel what is overdue; shut down what the server did not take a cancel for."""
-        now = time.monotonic()
-        for connection, deadline in list(self.armed.items()):
-            if deadline > now or connection.pgconn.transaction_status != TransactionStatus.ACTIVE:
-                continue  # in time, or not waiting for a statement
-            cancel = self.cancelling.get(connection)
-            if cancel is None:
-                self.cancelling[connection] = Cancel(connection)
-            elif not cancel.delivered and not cancel.shut_down and now - cancel.sent >= CANCEL_GRACE:
-                # The server did not even take the cancel: presumed unreachable.
-                cancel.shut_down = True
-                _shut_down(connection)
-
-
-class Cancel:
-    """A cancel request for the statement ``connection`` runs, sent from a thread of its own."""
-
-    def __init__(self, connection):
-        self.sent = time.monotonic()
-        self.delivered = False  # the server took it: the statement ends, nothing more to do
-        self.shut_down = False
-        self.thread = threading.Thread(target=self._send, args=(connection,), daemon=True)
-        self.thread.start()
-
-    def _send(self, connection):
-        try:
-            connection.cancel_safe(timeout=CANCEL_GRACE)
-            self.delivered = True
-        except Exception as exc:  # the watchdog shuts the socket down
-            log.warning("cannot cancel a statement past its deadline: %s", exc)
-
-
-def _shut_down(connection):
-    """End the connection's socket under the waiting thread, which then sees a disconnect."""
-    try:
-        with socket.socket(fileno=os.dup(connection.pgconn.socket)) as sock:
-            sock.shutdown(socket.SHUT_RDWR)
-    except (OSError, psycopg.Error):
-        pass  # closed already
-
-
-WATCHDOG = Watchdog()
-
-
 def configure_postgresql(engine, budgets, watchdog=WATCHDOG):
     """Apply ``budgets`` (a Budgets) to every connection of ``engine`` (psycopg)."""
     server_settings = budgets.server_settings()
@@ -254,10 +149,18 @@ def configure_postgresql(engine, budgets, watchdog=WATCHDOG):
         if dbapi_connection is not None:
             watchdog.disarm(dbapi_connection)
 
+    @event.listens_for(engine, "invalidate")
+    def _disarm_discarded(dbapi_connection, connection_record, exception):
+        # A connection discarded while checked out (a disconnect, a failed
+        # check at checkout) reaches checkin without its DBAPI connection:
+        # disarm it here, before the pool closes it.
+        if dbapi_connection is not None:
+            watchdog.disarm(dbapi_connection)
+
     @event.listens_for(engine, "handle_error")
     def _discard_only_this_connection(context):
         # SQLAlchemy's default after a disconnect is to recycle every pooled
-        # connection. A deadline overrun (the socket shut down above) says
+        # connection. A deadline overrun (the socket shut down by the watchdog) says
         # nothing about the others, and a connection the server really ended
         # is found at checkout: only this one goes.
         if context.is_disconnect:

@@ -9,11 +9,14 @@ tests/live/test_reliability.py.
 import sqlite3
 import time
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 import webtest
 from pyramid.view import view_config
 from sqlalchemy.engine import make_url
+
+from myapp.db import watchdog
 
 from ..conftest import app_engine
 from ..contract import ContractTestApp
@@ -116,16 +119,23 @@ def pooled_backends(engine, count):
             connection.close()
 
 
+def overrun(make_app, request_timeout):
+    """A 20 s sleep on a pool of 3 under ``request_timeout``: (answer, seconds, the
+    pool's server processes before, the app's engine)."""
+    app = make_app(includes=[budget_views], **{
+        "sqlalchemy.pool_size": "3", "myapp.db.statement_timeout": "30",
+        "myapp.db.request_timeout": str(request_timeout)})
+    engine = app_engine(app)
+    before = pooled_backends(engine, 3)
+    response, elapsed = timed(lambda: webtest.TestApp(app).get("/_test/sleep?s=20", status=503))
+    return response, elapsed, before, engine
+
+
 def test_a_deadline_overrun_cancels_its_statement_and_leaves_the_other_connections(
     make_app, postgresql_only, db_engine
 ):
     """The deadline cancels the statement on the server; no connection is recycled."""
-    app = make_app(includes=[budget_views], **{
-        "sqlalchemy.pool_size": "3", "myapp.db.statement_timeout": "30",
-        "myapp.db.request_timeout": "0.5"})
-    engine = app_engine(app)
-    before = pooled_backends(engine, 3)
-    response, elapsed = timed(lambda: webtest.TestApp(app).get("/_test/sleep?s=20", status=503))
+    response, elapsed, before, engine = overrun(make_app, 0.5)
     still_running = running_sleeps(db_engine)
     after = pooled_backends(engine, 3)
     print(f"overrun: 503 after {elapsed:.2f} s, {still_running} statement(s) left running, "
@@ -134,6 +144,31 @@ def test_a_deadline_overrun_cancels_its_statement_and_leaves_the_other_connectio
     assert elapsed < GENEROUS * 0.5 + 2
     assert still_running == 0, "the abandoned statement still runs on the server"
     assert after == before, "the pool's connections were recycled"
+
+
+def test_a_server_that_takes_no_cancel_loses_the_connection_and_the_watchdog_keeps_nothing(
+    make_app, postgresql_only, db_engine, monkeypatch
+):
+    """Past the deadline and the cancel's grace, the connection's socket is shut down:
+    503, only that connection is replaced, the statement ends on the server, and no
+    trace of the discarded connection stays armed in the watchdog."""
+    def no_cancel(connection, timeout=None):
+        raise psycopg.OperationalError("the server takes no cancel (simulated)")
+
+    monkeypatch.setattr(psycopg.Connection, "cancel_safe", no_cancel)
+    monkeypatch.setattr(watchdog, "CANCEL_GRACE", 0.3)
+    response, elapsed, before, engine = overrun(make_app, 0.3)
+    kept = [c for c in (*watchdog.WATCHDOG.armed, *watchdog.WATCHDOG.cancelling) if c.closed]
+    after = pooled_backends(engine, 3)
+    ended = time.monotonic() + 10  # client_connection_check_interval: 1 s
+    while running_sleeps(db_engine) and time.monotonic() < ended:
+        time.sleep(0.1)
+    print(f"no cancel: 503 after {elapsed:.2f} s, backends {sorted(before)} -> {sorted(after)}")
+    assert_budget_overrun(response)
+    assert elapsed < GENEROUS * (0.3 + 0.3) + 2
+    assert kept == [], "the watchdog still holds the discarded connection"
+    assert len(before & after) == 2, "only the shut-down connection was replaced"
+    assert running_sleeps(db_engine) == 0, "the abandoned statement still runs on the server"
 
 
 def test_a_locked_table_answers_503_within_the_lock_budget_and_nothing_is_written(
