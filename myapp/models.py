@@ -40,12 +40,17 @@ def utcnow():
 def iso_utc(moment):
     """ISO 8601 in UTC with milliseconds and ``Z``: ``2024-05-01T12:00:00.123Z``.
 
-    SQLite hands back naive datetimes; they were stored in UTC. The
-    milliseconds are truncated, not rounded (``isoformat``'s rule).
+    SQLite hands back naive datetimes; they were stored in UTC. PostgreSQL's
+    are aware, in the connection's time zone, UTC unless a role or server
+    says otherwise: then they are converted (a list formats 40 of them per
+    page, so the usual case skips the conversion). The milliseconds are
+    truncated, not rounded (``isoformat``'s rule).
     """
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return moment.isoformat(timespec="milliseconds") + "Z"
+    if moment.tzinfo is None:
+        return moment.isoformat(timespec="milliseconds") + "Z"
+    if moment.utcoffset():
+        moment = moment.astimezone(datetime.timezone.utc)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # without "+00:00"
 
 
 class Timestamped:

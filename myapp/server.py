@@ -28,6 +28,9 @@ against gunicorn 27):
 - a worker told to stop (TERM: a reload or a shutdown) answers readiness with
   503 draining while it finishes its requests;
 - each worker sets the GIL's switch interval (``myapp.switch_interval``);
+- the ``Date`` header is formatted once a second, not for every response;
+- gunicorn writes an access log only when ``accesslog`` asks for one
+  (``Logger``): the access log is myapp's (myapp.observability.access);
 - each worker, once loaded and warmed up, collects start-up's garbage and
   freezes the rest (``gc.freeze``, ``myapp.gc_freeze``) and sets the
   collector's thresholds (``myapp.gc_threshold``), then logs both. Measured
@@ -43,12 +46,15 @@ four workers, but evening them out gave no better p99 at -c16 on 2 cores
 (bench/README.md).
 """
 
+import email.utils
 import gc
 import logging
 import os
 import sys
+import time
 
 import orjson
+from gunicorn import glogging as gunicorn_logging
 from gunicorn import util as gunicorn_util
 from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker
@@ -75,6 +81,7 @@ def default_workers():
 #: A ``workers =`` line in [server:main] overrides it.
 workers = default_workers()
 worker_class = "myapp.server.ThreadWorker"
+logger_class = "myapp.server.Logger"
 #: gunicorn 25.1+ opens a control socket at one fixed path per user
 #: (~/.gunicorn/gunicorn.ctl): two servers on one host would fight over it.
 control_socket_disable = True
@@ -86,6 +93,41 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+class Logger(gunicorn_logging.Logger):
+    """gunicorn's logger, whose access log is on only when ``accesslog`` names one.
+
+    gunicorn also turns it on whenever a logging configuration is given, and
+    pserve gives it the ini's. Then every response built a Common Log Format
+    line for the ``gunicorn.access`` logger, which has no handler there: about
+    6 % of a worker's time under ``wrk -c16`` (bench/README.md), for nothing.
+    The access log is myapp's JSON line (myapp.observability.access).
+    """
+
+    @property
+    def access_log_enabled(self):
+        return bool(self.cfg.accesslog)
+
+    def access(self, resp, req, environ, request_time):
+        if self.access_log_enabled:
+            super().access(resp, req, environ, request_time)
+
+
+class HttpDate:
+    """gunicorn's ``util.http_date``, formatted once a second (it is on every response)."""
+
+    def __init__(self):
+        self._cached = (None, "")  # (whole second, its HTTP-date); replaced whole, never mutated
+
+    def __call__(self, timestamp=None):
+        if timestamp is not None:
+            return email.utils.formatdate(timestamp, usegmt=True)
+        second = int(time.time())
+        cached = self._cached
+        if cached[0] != second:
+            cached = self._cached = (second, email.utils.formatdate(second, usegmt=True))
+        return cached[1]
 
 
 class AnonymousResponse(gunicorn_wsgi.Response):
@@ -110,9 +152,10 @@ def write_json_error(sock, status_int, reason, mesg):
 
 class ThreadWorker(GunicornThreadWorker):
     def init_process(self):
-        # In the worker process only. gunicorn looks both names up at call time.
+        # In the worker process only. gunicorn looks these names up at call time.
         gunicorn_wsgi.Response = AnonymousResponse
         gunicorn_util.write_error = write_json_error
+        gunicorn_util.http_date = HttpDate()
         super().init_process()
 
     def load_wsgi(self):

@@ -135,9 +135,10 @@ def test_psycopg_reports_a_running_statement_and_cancels_it_on_the_server(databa
 # --- gunicorn -------------------------------------------------------------------------------
 
 
-def test_gunicorn_looks_up_response_and_write_error_at_call_time():
-    """myapp.server replaces both module attributes in its workers; that works only
+def test_gunicorn_looks_up_response_write_error_and_http_date_at_call_time():
+    """myapp.server replaces these module attributes in its workers; that works only
     while gunicorn reads them when it answers, not once at import."""
+    assert "util.http_date()" in inspect.getsource(gunicorn_wsgi.Response.default_headers)
     assert "response_class = Response" in inspect.getsource(gunicorn_wsgi.create)
     assert "util.write_error(" in inspect.getsource(gunicorn_base.Worker.handle_error)
     assert list(inspect.signature(gunicorn_util.write_error).parameters) == [

@@ -8,6 +8,7 @@ test prints its figures.
 """
 
 import concurrent.futures
+import email.utils
 import os
 import socket
 import time
@@ -125,6 +126,7 @@ def test_every_core_serves_and_no_connection_is_shared_by_two_processes(server, 
     assert holders and holders <= workers, "each connection belongs to one live worker"
     status, headers, _ = server.request("GET", "/api/health/live")
     assert status == 200 and "Server" not in headers
+    assert abs(email.utils.parsedate_to_datetime(headers["Date"]).timestamp() - time.time()) < 5
 
 
 # --- a hung database ------------------------------------------------------------------------
