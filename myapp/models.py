@@ -7,8 +7,10 @@ migrations can refer to them on SQLite and PostgreSQL alike.
 import datetime
 import importlib
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, String
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.functions import FunctionElement
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -51,6 +53,35 @@ def iso_utc(moment):
     if moment.utcoffset():
         moment = moment.astimezone(datetime.timezone.utc)
     return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # without "+00:00"
+
+
+class iso_utc_text(FunctionElement):  # noqa: N801 (an SQL function, named as one)
+    """``iso_utc`` of a timestamp column, in the statement: the database answers the text.
+
+    The hot reads format their timestamps this way: PostgreSQL's ``to_char``
+    costs a fraction of a microsecond a value, ``iso_utc`` in Python a
+    microsecond or more, and a page of articles has 40 of them. The same
+    text, milliseconds truncated: PostgreSQL's ``MS`` truncates; SQLite's
+    stored text (SQLAlchemy's ``YYYY-MM-DD HH:MM:SS.ffffff``, in UTC) is
+    cut, because its ``strftime('%f')`` would round.
+    """
+
+    type = String()
+    name = "iso_utc_text"
+    inherit_cache = True
+
+
+@compiles(iso_utc_text, "postgresql")
+def _iso_utc_postgresql(element, compiler, **kw):
+    column = compiler.process(element.clauses, **kw)
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
+
+
+@compiles(iso_utc_text, "sqlite")
+def _iso_utc_sqlite(element, compiler, **kw):
+    column = compiler.process(element.clauses, **kw)
+    # A value stored without a fraction would still read .000.
+    return f"substr({column}, 1, 10) || 'T' || substr({column} || '.000', 12, 12) || 'Z'"
 
 
 class Timestamped:

@@ -47,6 +47,7 @@ from sqlalchemy.types import NullType, TypeDecorator
 
 from ..db.compiled import Compiled
 from ..edge.errors import not_found
+from ..models import iso_utc_text
 from ..users.current import (
     ANONYMOUS, UNCHECKED, VIEWER_KINDS, check_viewer, viewer_kind, viewer_params, with_viewer_check,
 )
@@ -113,8 +114,9 @@ def _article_columns(dialect_name, signed_in, with_body, with_counters, followed
         articles.c.title,
         articles.c.description,
         _tag_names(dialect_name).label("tag_list"),
-        articles.c.created_at,
-        articles.c.updated_at,
+        articles.c.created_at,  # the order and the next page's cursor
+        iso_utc_text(articles.c.created_at).label("created_at_iso"),
+        iso_utc_text(articles.c.updated_at).label("updated_at_iso"),
         favorited.label("favorited"),
         _favorites_count(with_counters).label("favorites_count"),
         users.c.username,

@@ -4,7 +4,6 @@ from pydantic import Field
 
 from ..articles.paging import decode_cursor
 from ..articles.schemas import Cursor
-from ..models import iso_utc
 from ..users.schemas import profile_json
 from ..edge.validation import BoundedQueryInteger, QuerySchema, Schema, Text
 
@@ -36,12 +35,12 @@ class CommentPage(QuerySchema):
 
 
 def comment_json(comment, author, following):
-    """``comment`` has id, timestamps and body; ``author`` username, bio and image
-    (a row of ``services.comments_of`` is both)."""
+    """``comment`` has id, its timestamps as text (``created_at_iso``, ``updated_at_iso``)
+    and body; ``author`` username, bio and image (a row of ``services.comments_of`` is both)."""
     return {
         "id": comment.id,
-        "createdAt": iso_utc(comment.created_at),
-        "updatedAt": iso_utc(comment.updated_at),
+        "createdAt": comment.created_at_iso,
+        "updatedAt": comment.updated_at_iso,
         "body": comment.body,
         "author": profile_json(author, bool(following)),
     }

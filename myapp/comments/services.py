@@ -5,7 +5,7 @@ from sqlalchemy import bindparam, exists, false, insert, select, tuple_
 
 from ..articles.queries import article_id, articles, follows, users
 from ..edge.errors import forbidden, not_found
-from ..models import MAX_ID, utcnow
+from ..models import MAX_ID, iso_utc_text, utcnow
 from ..db import mark_session_changed
 from ..db.compiled import Compiled
 from ..users.current import (
@@ -25,6 +25,15 @@ def _following(signed_in):
     )
 
 
+def _timestamps():
+    """The raw ``created_at`` (the order, a page's cursor), then both as the answer's text."""
+    return (
+        comments.c.created_at,
+        iso_utc_text(comments.c.created_at).label("created_at_iso"),
+        iso_utc_text(comments.c.updated_at).label("updated_at_iso"),
+    )
+
+
 def _checked(statement, kind):
     """``statement``, with the viewer's token checked in it for an ``UncheckedViewer``."""
     return with_viewer_check(statement) if kind == UNCHECKED else statement
@@ -37,8 +46,7 @@ def _comments_statement(kind):
     return _checked((
         select(
             comments.c.id,
-            comments.c.created_at,
-            comments.c.updated_at,
+            *_timestamps(),
             comments.c.body,
             users.c.username,
             users.c.bio,
@@ -93,7 +101,7 @@ def _comment_page_statement(kind, keyset):
     )
     return _checked((
         select(
-            comments.c.id, comments.c.created_at, comments.c.updated_at, comments.c.body,
+            comments.c.id, *_timestamps(), comments.c.body,
             users.c.username, users.c.bio, users.c.image, _following(kind != ANONYMOUS).label("following"),
         )
         .select_from(
@@ -137,7 +145,7 @@ def _new_comment_statement():
     return (
         insert(comments)
         .from_select(["body", "article_id", "author_id", "created_at", "updated_at"], rows)
-        .returning(comments.c.id, comments.c.created_at, comments.c.updated_at, comments.c.body)
+        .returning(comments.c.id, *_timestamps()[1:], comments.c.body)
     )
 
 
@@ -149,7 +157,7 @@ def add_comment(dbsession, author, slug, new_comment, now=None):
     """A new comment on the article ``slug``, None when there is no such article.
 
     One statement, ``INSERT … SELECT … RETURNING``: the article's id is found
-    by the insert itself. The answer is (id, created_at, updated_at, body).
+    by the insert itself. The answer is (id, created_at_iso, updated_at_iso, body).
     """
     params = {"body": new_comment.body, "author_id": author.id, "slug": slug, "now": now or utcnow()}
     inserted = dbsession.execute(NEW_COMMENT, params).first()
