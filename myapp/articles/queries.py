@@ -147,6 +147,9 @@ def page_statement(
     # The page's ids first (one index: myapp.articles.filters), then its columns for
     # those rows only: an offset skips index entries, not tags and counts.
     chosen = chosen_ids(dialect_name, filters, feed, keyset, first_rows)
+    # MATERIALIZED: planned apart, the columns are computed for the chosen rows only;
+    # inlined under the total's outer join they were computed as articles were read,
+    # for all of them when the estimates were off (tests/articles/test_page_plans.py).
     page = (
         select(*_article_columns(dialect_name, signed_in, False, with_counters, followed=feed))
         .select_from(
@@ -154,7 +157,8 @@ def page_statement(
                 users, users.c.id == articles.c.author_id
             )
         )
-        .subquery("page")
+        .cte("page")
+        .prefix_with("MATERIALIZED")
     )
     total = total.subquery("total")
     return (
