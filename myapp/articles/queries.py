@@ -30,13 +30,10 @@ filters, counters or not, cursor or not) with bound parameters, and reused:
 building a ``select()`` per request cost more than running it.
 
 The page most requests ask for, the first of the default size, has its row
-count written into the SQL instead of ``LIMIT``/``OFFSET`` parameters.
-psycopg prepares a statement after a few runs on a connection, and PostgreSQL
-then plans it once (its generic plan) when that plan costs no more than
-planning for the values each time; with a parameter as the limit it must
-assume that 10 % of the rows are wanted, finds the generic plan dearer, and
-planned the list again on every request: about half of its CPU time for the
-list (bench/README.md). Other pages keep the parameters.
+count written into the SQL instead of ``LIMIT``/``OFFSET`` parameters, so
+that PostgreSQL plans it once per connection: with a parameter as the limit
+its generic plan must assume 10 % of the rows, and it planned the list again
+on every request (bench/README.md). Other pages keep the parameters.
 """
 
 import functools
